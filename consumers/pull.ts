@@ -1,0 +1,126 @@
+// The loop both writers share: pull messages from the writer's durable
+// consumer, decode them, hand a batch to the writer's sink, and ack only after
+// the sink says the batch is durable. Undecodable messages go to the dead-letter
+// subject with the reason and are acked, so one bad message never stalls a writer.
+import { headers, type JetStreamClient, type JsMsg } from 'nats';
+import { decodeBatch, type FlowRecord } from '../common/flow.js';
+import { DEAD_LETTER_PREFIX, STREAM } from '../common/stream.js';
+import type { Logger } from '../common/log.js';
+import { Counter, type Registry } from '../common/metrics.js';
+
+/** The records of one stream message, with what a sink needs to deduplicate redeliveries. */
+export interface StreamMessage {
+  seq: number;
+  /** True when JetStream delivered it before (a previous attempt may have stored it). */
+  redelivered: boolean;
+  records: FlowRecord[];
+}
+
+export interface Sink {
+  /** Stores the batch durably, or throws; the messages are acked only when it resolves. */
+  write(messages: StreamMessage[]): Promise<void>;
+}
+
+export interface PullOptions {
+  durable: string;
+  /** Records per sink write (the PRD's batch_size). */
+  batchSize: number;
+  /** Longest a record waits for its batch to fill. */
+  maxWaitMs: number;
+  /** Writer name, used in the dead-letter subject. */
+  writer: string;
+}
+
+export class PullLoop {
+  private running = false;
+  private done: Promise<void> | undefined;
+  private readonly received: Counter;
+  private readonly deadLettered: Counter;
+  private readonly writeErrors: Counter;
+
+  constructor(private readonly js: JetStreamClient, private readonly sink: Sink, private readonly opts: PullOptions, private readonly log: Logger, registry: Registry) {
+    this.received = new Counter({ name: 'netflow_writer_records_total', help: 'records pulled from the stream', registers: [registry] });
+    this.deadLettered = new Counter({ name: 'netflow_writer_dead_letters_total', help: 'messages sent to the dead-letter subject', labelNames: ['reason'], registers: [registry] });
+    this.writeErrors = new Counter({ name: 'netflow_writer_write_errors_total', help: 'failed sink writes (retried)', registers: [registry] });
+  }
+
+  start(): void {
+    this.running = true;
+    this.done = this.loop();
+  }
+
+  /** Stops pulling; the batch in hand is written and acked first. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.done;
+  }
+
+  private async loop(): Promise<void> {
+    const consumer = await this.js.consumers.get(STREAM, this.opts.durable);
+    let backoff = 500;
+    while (this.running) {
+      const pending: JsMsg[] = [];
+      const messages: StreamMessage[] = [];
+      let count = 0;
+      const deadline = Date.now() + this.opts.maxWaitMs;
+      try {
+        while (this.running && count < this.opts.batchSize && Date.now() < deadline) {
+          const iter = await consumer.fetch({ max_messages: Math.min(256, Math.max(1, this.opts.batchSize - count)), expires: Math.max(1000, deadline - Date.now()) });
+          for await (const m of iter) {
+            const decoded = this.decode(m);
+            if (!decoded) continue;
+            pending.push(m);
+            messages.push(decoded);
+            // No early break: leaving a fetch half read would strand its remaining
+            // messages until ack_wait redelivers them.
+            count += decoded.records.length;
+          }
+        }
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'fetch from stream failed; retrying');
+        await sleep(backoff);
+      }
+      if (!messages.length) continue;
+      // Retry the write until it succeeds or we are stopped: the messages stay
+      // unacked, so JetStream redelivers them to whoever pulls next if we die.
+      for (;;) {
+        try {
+          await this.sink.write(messages);
+          break;
+        } catch (err) {
+          this.writeErrors.inc();
+          this.log.error({ err: (err as Error).message, records: count }, 'writing a batch failed; retrying');
+          for (const m of pending) m.working();
+          await sleep(backoff);
+          backoff = Math.min(backoff * 2, 30_000);
+          if (!this.running) return;
+        }
+      }
+      backoff = 500;
+      for (const m of pending) m.ack();
+      this.received.inc(count);
+    }
+  }
+
+  private decode(m: JsMsg): StreamMessage | undefined {
+    try {
+      const { records } = decodeBatch(m.data);
+      return { seq: m.seq, redelivered: m.redelivered, records };
+    } catch (err) {
+      const reason = `not a FlowBatch: ${(err as Error).message}`;
+      const h = headers();
+      h.set('reason', reason);
+      h.set('stream-seq', String(m.seq));
+      h.set('writer', this.opts.writer);
+      this.js.publish(`${DEAD_LETTER_PREFIX}.${this.opts.writer}`, m.data, { headers: h }).then(
+        () => m.ack(),
+        (e) => { this.log.error({ err: (e as Error).message, seq: m.seq }, 'dead-letter publish failed; leaving message unacked'); },
+      );
+      this.deadLettered.inc({ reason: 'decode' });
+      this.log.warn({ seq: m.seq, reason }, 'dead-lettered a message');
+      return undefined;
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
