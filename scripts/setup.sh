@@ -18,9 +18,11 @@ if ((${#need_apt[@]})); then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+lock_stamp="node_modules/.setup-lock-$(sha1sum package-lock.json | cut -c1-12)"
+if [[ ! -f "$lock_stamp" ]]; then
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
+  touch "$lock_stamp"
 fi
 
 if [[ "$purpose" == test ]]; then
