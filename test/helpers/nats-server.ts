@@ -1,7 +1,7 @@
 // A real nats-server with JetStream for one test file, restartable on the same
-// port and data folder (to test outages).
-import { connect } from 'nats';
-import { freePort, spawnPeer, tempDir, waitFor, type Peer } from './process.js';
+// port and data folder (to test outages). Runs the product's own launcher.
+import { startLocalNats, type LocalNats } from '../../demo/nats-server.js';
+import { freePort, tempDir } from './process.js';
 
 export interface NatsServer {
   url: string;
@@ -15,20 +15,12 @@ export interface NatsServer {
 export async function startNatsServer(opts: { args?: string[] } = {}): Promise<NatsServer> {
   const port = await freePort();
   const dir = tempDir('nats');
-  let peer: Peer | undefined;
-  const url = `nats://127.0.0.1:${port}`;
+  let running: LocalNats | undefined;
   const server: NatsServer = {
-    url, port,
-    async start() {
-      peer = spawnPeer('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir.path, ...(opts.args ?? [])]);
-      await waitFor(`nats-server on ${port}`, async () => {
-        if (peer!.proc.exitCode !== null) throw new Error(`nats-server exited: ${peer!.output()}`);
-        const nc = await connect({ servers: url, reconnect: false, timeout: 500 });
-        await nc.close();
-        return true;
-      });
-    },
-    async stop() { await peer?.kill(); peer = undefined; },
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    async start() { running = await startLocalNats({ host: '127.0.0.1', port, dataDir: dir.path, extraArgs: opts.args }); },
+    async stop() { await running?.stop(); running = undefined; },
     async destroy() { await server.stop(); dir.remove(); },
   };
   await server.start();
