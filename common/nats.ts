@@ -11,7 +11,12 @@ export interface NatsLink {
   state(): NatsState;
 }
 
-export async function connectNats(url: string, security: SecurityConfig, name: string, log: Logger): Promise<NatsLink> {
+/**
+ * `waitOnFirstConnect: false` rejects when the first attempt fails, for a
+ * caller that retries on its own schedule and must be able to give up (a
+ * service stopped before NATS ever came up).
+ */
+export async function connectNats(url: string, security: SecurityConfig, name: string, log: Logger, opts: { waitOnFirstConnect?: boolean } = {}): Promise<NatsLink> {
   const tls = loadTls(security);
   const servers = url.split(',').map((s) => s.trim()).filter(Boolean);
   const nc = await connect({
@@ -19,7 +24,7 @@ export async function connectNats(url: string, security: SecurityConfig, name: s
     name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 1000,
-    waitOnFirstConnect: true,
+    waitOnFirstConnect: opts.waitOnFirstConnect ?? true,
     pingInterval: 10_000,
     ...(tls ? { tls: { cert: tls.cert.toString(), key: tls.key.toString(), ca: tls.ca.toString(), ...(tls.serverName ? { servername: tls.serverName } : {}) } } : {}),
   });
