@@ -1,0 +1,87 @@
+// IP address bytes <-> text. Formatting is on the hot path (two addresses per
+// flow), so it works on the datagram bytes directly.
+
+const OCTET: string[] = Array.from({ length: 256 }, (_, i) => String(i));
+const OCTET_DOT: string[] = OCTET.map((s) => s + '.');
+
+/** Dotted quad of the 4 bytes at b[o]. */
+export function ip4(b: Uint8Array, o: number): string {
+  return OCTET_DOT[b[o]!]! + OCTET_DOT[b[o + 1]!]! + OCTET_DOT[b[o + 2]!]! + OCTET[b[o + 3]!]!;
+}
+
+/** True when any of the 16 bytes at b[o] is not zero. */
+export function nonZero16(b: Uint8Array, o: number): boolean {
+  let v = 0;
+  for (let i = 0; i < 16; i++) v |= b[o + i]!;
+  return v !== 0;
+}
+
+/** RFC 5952 text of the 16 bytes at b[o]: lower case, longest zero run as "::", IPv4-mapped as ::ffff:a.b.c.d. */
+export function ip6(b: Uint8Array, o: number): string {
+  const g = new Array<number>(8);
+  for (let i = 0; i < 8; i++) g[i] = (b[o + 2 * i]! << 8) | b[o + 2 * i + 1]!;
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) return '::ffff:' + ip4(b, o + 12);
+  // Longest run of two or more zero groups; the first one on a tie.
+  let bestAt = -1, bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) { bestAt = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = (from: number, to: number) => g.slice(from, to).map((x) => x.toString(16)).join(':');
+  if (bestAt < 0) return hex(0, 8);
+  return hex(0, bestAt) + '::' + hex(bestAt + bestLen, 8);
+}
+
+/** Bytes of an IPv4 or IPv6 address in text form; throws on anything else. */
+export function parseIp(text: string): Uint8Array {
+  const v4 = parseIp4(text);
+  if (v4) return v4;
+  const v6 = parseIp6(text);
+  if (v6) return v6;
+  throw new Error(`not an IP address: ${JSON.stringify(text)}`);
+}
+
+function parseIp4(text: string): Uint8Array | null {
+  const parts = text.split('.');
+  if (parts.length !== 4) return null;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    if (!/^\d{1,3}$/.test(parts[i]!)) return null;
+    const n = Number(parts[i]);
+    if (n > 255) return null;
+    out[i] = n;
+  }
+  return out;
+}
+
+function parseIp6(text: string): Uint8Array | null {
+  let s = text;
+  let tail: Uint8Array | null = null;
+  // A trailing dotted quad stands for the last two groups.
+  const lastColon = s.lastIndexOf(':');
+  if (lastColon >= 0 && s.indexOf('.', lastColon) > 0) {
+    tail = parseIp4(s.slice(lastColon + 1));
+    if (!tail) return null;
+    s = s.slice(0, lastColon + 1) + '0:0';
+  }
+  const halves = s.split('::');
+  if (halves.length > 2) return null;
+  const groups = (h: string) => (h === '' ? [] : h.split(':'));
+  const head = groups(halves[0]!);
+  const rest = halves.length === 2 ? groups(halves[1]!) : [];
+  const missing = 8 - head.length - rest.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
+  const all = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...rest];
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 8; i++) {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(all[i]!)) return null;
+    const v = parseInt(all[i]!, 16);
+    out[2 * i] = v >> 8;
+    out[2 * i + 1] = v & 0xff;
+  }
+  if (tail) out.set(tail, 12);
+  return out;
+}

@@ -1,0 +1,113 @@
+// What the decoder remembers per exporter: templates scoped by (source id,
+// template id), and per source id the clock (to notice restarts), the
+// sequence tracker and the sampling rates announced in options data.
+// Everything is capped; the oldest entry makes room for a new one.
+import type { RecordReader } from './compile.js';
+import { SequenceTracker } from './sequence.js';
+import type { TemplateField } from './fields.js';
+import type { OptionsTemplateDef } from './templates.js';
+
+export type Template =
+  | { kind: 'data'; fields: readonly TemplateField[]; reader: RecordReader }
+  | { kind: 'options'; fields: readonly TemplateField[]; def: OptionsTemplateDef; minLength: number };
+
+/** A data set kept until its template arrives (pitfall: data before template). */
+export interface PendingSet {
+  sourceId: number;
+  templateId: number;
+  data: Uint8Array;
+  headerMs: number;
+  uptime: number;
+  receivedMs: number;
+}
+
+export const enum Clock { Same, Restarted, Stale }
+
+// Header clocks of one incarnation agree within this: unix_secs has 1 s steps and
+// datagrams queue a little in the exporter.
+const CLOCK_SLACK_MS = 10_000;
+const UPTIME_WRAP_MS = 2 ** 32;
+const MAX_SAMPLERS = 256;
+
+export class SourceState {
+  readonly seq: SequenceTracker;
+  restarts = 0;
+  /** Rate for the whole source id from options data without a sampler id; 0 = none announced. */
+  rate = 0;
+  samplers: Map<number, number> | null = null;
+  private bootMs = NaN;
+  private lastUptime = 0;
+
+  constructor(version: number) {
+    // v5 counts flows (up to 30 a datagram), v9 counts datagrams.
+    this.seq = version === 5 ? new SequenceTracker(30_000, 3_000_000) : new SequenceTracker(1_000, 100_000);
+  }
+
+  /**
+   * Classifies a datagram by the boot time its header implies (export time - sysUptime).
+   * A later boot time with a smaller uptime is a restart: templates learned before it are stale.
+   * An earlier boot time with a smaller uptime is a late datagram from before a restart.
+   * A boot time that moves without the uptime going back is the exporter's clock being set.
+   */
+  clock(headerMs: number, uptime: number): Clock {
+    const boot = headerMs - uptime;
+    const moved = boot - this.bootMs;
+    let verdict = Clock.Same;
+    if (Number.isNaN(moved) || Math.abs(moved) <= CLOCK_SLACK_MS || Math.abs(moved - UPTIME_WRAP_MS) <= CLOCK_SLACK_MS) {
+      verdict = Clock.Same;
+    } else if (uptime < this.lastUptime) {
+      if (moved < 0) return Clock.Stale;
+      verdict = Clock.Restarted;
+      this.restarts++;
+    }
+    this.bootMs = boot;
+    this.lastUptime = uptime;
+    return verdict;
+  }
+
+  setSampler(id: number, rate: number): void {
+    this.samplers ??= new Map();
+    if (!this.samplers.has(id) && this.samplers.size >= MAX_SAMPLERS) this.samplers.delete(this.samplers.keys().next().value!);
+    this.samplers.set(id, rate);
+  }
+}
+
+export interface Limits { maxTemplates: number; maxSources: number }
+
+export class ExporterState {
+  readonly templates = new Map<number, Template>();
+  readonly sources = new Map<number, SourceState>();
+  readonly pending: PendingSet[] = [];
+  templatesEvicted = 0;
+
+  constructor(readonly defaultRate: number, private readonly limits: Limits) {}
+
+  source(id: number, version: number): SourceState {
+    let s = this.sources.get(id);
+    if (s === undefined) {
+      if (this.sources.size >= this.limits.maxSources) this.sources.delete(this.sources.keys().next().value!);
+      s = new SourceState(version);
+      this.sources.set(id, s);
+    }
+    return s;
+  }
+
+  template(sourceId: number, id: number): Template | undefined {
+    return this.templates.get(sourceId * 65536 + id);
+  }
+
+  /** Stores a definition; the newest one for (source id, template id) wins. */
+  setTemplate(sourceId: number, id: number, t: Template): void {
+    const key = sourceId * 65536 + id;
+    if (!this.templates.delete(key) && this.templates.size >= this.limits.maxTemplates) {
+      this.templates.delete(this.templates.keys().next().value!);
+      this.templatesEvicted++;
+    }
+    this.templates.set(key, t);
+  }
+
+  /** Forgets the templates of a source id that restarted. */
+  forgetSource(sourceId: number): void {
+    for (const key of this.templates.keys()) if (Math.floor(key / 65536) === sourceId) this.templates.delete(key);
+  }
+}
