@@ -56,3 +56,8 @@ test('protocol and port names', () => {
   assert.equal(portLabel(443), '443 https');
   assert.equal(portLabel(40000), '40000');
 });
+
+test('AS numbers, with or without the AS prefix', () => {
+  assert.deepEqual(parseFilterInput('dst_as', 'AS15169|64512'), { values: ['15169', '64512'] });
+  assert.ok('error' in parseFilterInput('src_as', 'AS-1'));
+});

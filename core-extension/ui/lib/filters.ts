@@ -3,7 +3,7 @@
 // typo is caught before a request is made; the API validates again.
 import { protocolName, protocolNumber } from './names.js';
 
-export type FilterKind = 'ip' | 'port' | 'protocol' | 'index';
+export type FilterKind = 'ip' | 'port' | 'protocol' | 'index' | 'asn';
 
 export interface FilterKeySpec { key: string; label: string; kind: FilterKind; hint: string }
 
@@ -19,6 +19,8 @@ export const FILTER_KEYS: readonly FilterKeySpec[] = [
   { key: 'exporter', label: 'Exporter', kind: 'ip', hint: 'router address' },
   { key: 'input_if', label: 'Input interface', kind: 'index', hint: 'SNMP ifIndex' },
   { key: 'output_if', label: 'Output interface', kind: 'index', hint: 'SNMP ifIndex' },
+  { key: 'src_as', label: 'Source AS', kind: 'asn', hint: '64512' },
+  { key: 'dst_as', label: 'Destination AS', kind: 'asn', hint: 'AS15169' },
 ];
 
 export interface Filter { key: string; values: string[] }
@@ -93,6 +95,7 @@ const KIND_NAMES: Record<FilterKind, string> = {
   port: 'a port (0-65535)',
   protocol: 'a protocol name or number (0-255)',
   index: 'an interface index (0-4294967295)',
+  asn: 'an AS number (0-4294967295)',
 };
 
 function canonicalValue(kind: FilterKind, v: string): string | null {
@@ -100,6 +103,10 @@ function canonicalValue(kind: FilterKind, v: string): string | null {
     case 'ip': return isIpOrCidr(v) ? v.toLowerCase() : null;
     case 'port': return /^\d{1,5}$/.test(v) && Number(v) <= 65535 ? String(Number(v)) : null;
     case 'index': return /^\d{1,10}$/.test(v) && Number(v) <= 4294967295 ? String(Number(v)) : null;
+    case 'asn': {
+      const digits = v.replace(/^as/i, '');
+      return /^\d{1,10}$/.test(digits) && Number(digits) <= 4294967295 ? String(Number(digits)) : null;
+    }
     case 'protocol': {
       const n = protocolNumber(v);
       return n === null ? null : protocolName(n);

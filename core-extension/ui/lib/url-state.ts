@@ -21,11 +21,17 @@ export const HISTORICAL_PRESETS: readonly Preset[] = [
 ];
 
 /** Dimensions a chart can be split by or a table grouped by (the API's group_by names). */
-export const DIMENSIONS: readonly { id: string; label: string }[] = [
-  { id: 'protocol', label: 'Protocol' }, { id: 'src_ip', label: 'Source IP' }, { id: 'dst_ip', label: 'Destination IP' },
-  { id: 'src_port', label: 'Source port' }, { id: 'dst_port', label: 'Destination port' },
-  { id: 'exporter', label: 'Exporter' }, { id: 'input_if', label: 'Input interface' },
-  { id: 'output_if', label: 'Output interface' }, { id: 'src_as', label: 'Source AS' }, { id: 'dst_as', label: 'Destination AS' },
+export const DIMENSIONS: readonly { id: string; label: string; plural: string }[] = [
+  { id: 'protocol', label: 'Protocol', plural: 'Protocols' },
+  { id: 'src_ip', label: 'Source IP', plural: 'Source IPs' },
+  { id: 'dst_ip', label: 'Destination IP', plural: 'Destination IPs' },
+  { id: 'src_port', label: 'Source port', plural: 'Source ports' },
+  { id: 'dst_port', label: 'Destination port', plural: 'Destination ports' },
+  { id: 'exporter', label: 'Exporter', plural: 'Exporters' },
+  { id: 'input_if', label: 'Input interface', plural: 'Input interfaces' },
+  { id: 'output_if', label: 'Output interface', plural: 'Output interfaces' },
+  { id: 'src_as', label: 'Source AS', plural: 'Source ASes' },
+  { id: 'dst_as', label: 'Destination AS', plural: 'Destination ASes' },
 ];
 
 export const REFRESH_CHOICES: readonly number[] = [0, 10, 30, 60, 300];
