@@ -1,0 +1,150 @@
+// The cold-tier sink: each batch the pull loop hands over becomes one append
+// snapshot (Parquet files per day, one manifest, a manifest list, a catalog
+// commit), and the batch's messages are acknowledged only after the commit.
+//
+// Exactly once: every snapshot's summary carries the set of stream sequence
+// numbers committed so far (seqset.ts). Before writing, and again on every
+// commit retry, the batch is filtered against the set in the current
+// snapshot, so a message redelivered after a crash (committed, not yet acked)
+// or delivered to two instances (ack wait expired) is committed once. Files
+// of a commit that never happened are left unreferenced; retention's orphan
+// sweep deletes them.
+import type { StreamMessage, Sink } from '../pull.js';
+import type { Logger } from '../../common/log.js';
+import { Counter, Histogram, type Registry } from '../../common/metrics.js';
+import type { Catalog, LoadedTable } from './catalog.js';
+import { loadOrCreate } from './catalog.js';
+import { CommitStateUnknownError } from './catalog-rest.js';
+import { childLocation } from './io.js';
+import { CommitConflictError, currentSnapshot, newSnapshotId } from './metadata.js';
+import type { DataFile, ManifestFile } from './manifest.js';
+import type { ParquetWriter } from './parquet.js';
+import { PARTITION_FIELD_NAME, dayText } from './schema.js';
+import * as seqset from './seqset.js';
+import { addedEntries, commitSnapshot, crashPoint, writeManifest } from './snapshot.js';
+import { randomUUID } from 'node:crypto';
+import { access } from 'node:fs/promises';
+import { localPath } from './io.js';
+
+export interface WriterDeps {
+  catalog: Catalog;
+  parquet: ParquetWriter;
+  log: Logger;
+  registry: Registry;
+  /** The consumer's ack floor (every sequence at or below it is acknowledged); lets the committed set forget old sequences. */
+  ackFloor?: () => Promise<number>;
+  /** Stream and consumer names recorded in each snapshot. */
+  source: string;
+  maxCommitAttempts?: number;
+}
+
+interface Prepared {
+  key: string;
+  snapshotId: number;
+  files: DataFile[];
+  manifest: ManifestFile;
+  seqs: number[];
+}
+
+export class IcebergWriter implements Sink {
+  private prepared: Prepared | undefined;
+  private readonly committedRecords: Counter;
+  private readonly skippedRecords: Counter;
+  private readonly conflicts: Counter;
+  private readonly commitSeconds: Histogram;
+
+  constructor(private readonly deps: WriterDeps) {
+    const registers = [deps.registry];
+    this.committedRecords = new Counter({ name: 'netflow_iceberg_committed_records_total', help: 'records committed to the Iceberg table', registers });
+    this.skippedRecords = new Counter({ name: 'netflow_iceberg_duplicate_records_total', help: 'redelivered records skipped because their sequence was already committed', registers });
+    this.conflicts = new Counter({ name: 'netflow_iceberg_commit_conflicts_total', help: 'commits retried because another commit landed first', registers });
+    this.commitSeconds = new Histogram({ name: 'netflow_iceberg_commit_seconds', help: 'time from batch to committed snapshot', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers });
+  }
+
+  async write(messages: StreamMessage[]): Promise<void> {
+    const timer = this.commitSeconds.startTimer();
+    const attempts = this.deps.maxCommitAttempts ?? 50;
+    for (let attempt = 1; ; attempt++) {
+      const base = await loadOrCreate(this.deps.catalog);
+      const committed = seqset.fromSummary(currentSnapshot(base.metadata)?.summary);
+      const todo = messages.filter((m) => m.records.length > 0 && !seqset.has(committed, m.seq));
+      const skipped = messages.filter((m) => m.records.length > 0 && seqset.has(committed, m.seq));
+      if (!todo.length) {
+        this.countSkipped(skipped);
+        timer();
+        return;
+      }
+      const prepared = await this.prepare(base, todo);
+      try {
+        const ackFloor = this.deps.ackFloor ? await this.deps.ackFloor().catch(() => 0) : 0;
+        const next = seqset.add(committed, prepared.seqs, ackFloor);
+        await commitSnapshot(this.deps.catalog, base, {
+          snapshotId: prepared.snapshotId,
+          operation: 'append',
+          manifests: [prepared.manifest],
+          keepParentManifests: true,
+          added: prepared.files,
+          removed: [],
+          extra: {
+            'serviceradar.source': this.deps.source,
+            [seqset.SUMMARY_BATCH]: seqset.formatRanges(seqset.toRanges(prepared.seqs)),
+            ...seqset.toSummary(next),
+          },
+        });
+        this.prepared = undefined;
+        this.countSkipped(skipped);
+        const records = prepared.files.reduce((n, f) => n + f.recordCount, 0);
+        this.committedRecords.inc(records);
+        this.deps.log.debug({ snapshot: prepared.snapshotId, records, files: prepared.files.length }, 'committed snapshot');
+        timer();
+        return;
+      } catch (err) {
+        const retry = err instanceof CommitConflictError || err instanceof CommitStateUnknownError;
+        if (!retry || attempt >= attempts) throw err;
+        if (err instanceof CommitConflictError) this.conflicts.inc();
+        this.deps.log.info({ attempt, err: (err as Error).message }, 'commit did not land; reloading and retrying');
+        // Loop: reload, re-filter (our own commit may have landed, or another
+        // instance may have committed some of these messages), re-commit.
+        await sleep(Math.min(1000, 20 * attempt) * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  private countSkipped(skipped: StreamMessage[]): void {
+    const n = skipped.reduce((k, m) => k + m.records.length, 0);
+    if (n) {
+      this.skippedRecords.inc(n);
+      this.deps.log.info({ records: n, messages: skipped.length }, 'skipped redelivered messages already committed');
+    }
+  }
+
+  /**
+   * Data files and the manifest for these messages, written once and reused
+   * by retries of the same set (as long as the files are still there).
+   */
+  private async prepare(base: LoadedTable, todo: StreamMessage[]): Promise<Prepared> {
+    const key = todo.map((m) => m.seq).join(',');
+    if (this.prepared?.key === key && (await allExist(this.prepared.files))) return this.prepared;
+    const snapshotId = newSnapshotId();
+    const records = todo.flatMap((m) => m.records);
+    const dataDir = childLocation(base.metadata.location, 'data');
+    const files = await this.deps.parquet.writeRecords(records, (day) =>
+      childLocation(dataDir, `${PARTITION_FIELD_NAME}=${dayText(day)}/${snapshotId}-${randomUUID()}.parquet`));
+    crashPoint('after-data');
+    const manifest = await writeManifest(base, snapshotId, addedEntries(files));
+    crashPoint('after-manifest');
+    this.prepared = { key, snapshotId, files, manifest, seqs: todo.map((m) => m.seq) };
+    return this.prepared;
+  }
+}
+
+async function allExist(files: DataFile[]): Promise<boolean> {
+  try {
+    await Promise.all(files.map((f) => access(localPath(f.path))));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
