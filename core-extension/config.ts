@@ -18,10 +18,14 @@ export interface CoreConfig {
     clickhouse_password: string;
     clickhouse_database: string;
     clickhouse_data_dir: string;
+    /** PEM files for HTTPS to the server; empty = none. */
+    clickhouse_tls: { ca_file: string; cert_file: string; key_file: string };
     /** Iceberg REST catalog URL; empty = the filesystem catalog at iceberg_path. */
     iceberg_catalog: string;
     iceberg_table: string;
     iceberg_path: string;
+    iceberg_token: string;
+    iceberg_warehouse: string;
     /** Ranges that start within this long before now are answered by ClickHouse (ms). */
     realtime_threshold: number;
     /** NATS, for the writers' lag in the status; empty = not reported. */
@@ -74,9 +78,16 @@ export const coreSchema: Schema<CoreConfig> = {
     clickhouse_password: { doc: 'ClickHouse password', format: String, default: '', sensitive: true },
     clickhouse_database: { doc: 'database the writer created the tables in', format: String, default: 'netflow' },
     clickhouse_data_dir: { doc: 'embedded chDB data folder (shared with the writer in one process)', format: String, default: '/var/lib/serviceradar/netflow/chdb' },
+    clickhouse_tls: {
+      ca_file: { doc: 'CA bundle for the ClickHouse server (PEM)', format: String, default: '' },
+      cert_file: { doc: 'client certificate for ClickHouse mTLS (PEM)', format: String, default: '' },
+      key_file: { doc: 'client key for ClickHouse mTLS (PEM)', format: String, default: '' },
+    },
     iceberg_catalog: { doc: 'Iceberg REST catalog URL; empty = filesystem catalog at iceberg_path', format: 'url', default: '' },
     iceberg_table: { doc: 'namespace.table', format: String, default: 'default.netflow' },
-    iceberg_path: { doc: 'warehouse folder of the filesystem catalog', format: String, default: '/var/lib/serviceradar/netflow/iceberg' },
+    iceberg_path: { doc: 'the table folder (the parquet writer\'s output_path) for the filesystem catalog', format: String, default: '/var/lib/serviceradar/netflow/iceberg' },
+    iceberg_token: { doc: 'bearer token for the REST catalog', format: String, default: '', sensitive: true },
+    iceberg_warehouse: { doc: 'warehouse name for the REST catalog', format: String, default: '' },
     realtime_threshold: { doc: 'ranges starting within this of now go to ClickHouse ("2d")', format: 'duration-ms', default: 2 * 86_400_000 },
     nats_url: { doc: 'NATS URL for the writers\' lag; empty = not reported', format: String, default: 'nats://localhost:4222' },
     query_timeout: { doc: 'time limit of one query ("30s")', format: 'duration-ms', default: 30_000 },

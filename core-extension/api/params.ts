@@ -36,6 +36,9 @@ const NICE_SECONDS = [10, 30, 60, 300, 600, 900, 1800, 3600, 3 * 3600, 6 * 3600,
 
 export function parseQuery(params: URLSearchParams, nowMs: number, tier: Tier = 'auto'): Query {
   const one = single(params);
+  // Relative ranges end on a whole second: both tiers then see the same edges
+  // (the hot tier may keep flow times to the second).
+  nowMs = Math.floor(nowMs / 1000) * 1000;
   const { startMs, endMs } = parseRange(one('time_range'), one('start'), one('end'), nowMs);
   const { groupBy, byTime } = parseGroupBy(one('group_by'));
   const intervalText = one('interval');
@@ -79,8 +82,9 @@ export function parseRange(timeRange: string | undefined, start: string | undefi
   let startMs: number, endMs: number;
   if (start !== undefined || end !== undefined) {
     if (start === undefined) throw new ParamError('start', 'required when end is given');
-    startMs = parseTime('start', start);
-    endMs = end === undefined ? nowMs : parseTime('end', end);
+    // To the second, as the hot tier keeps flow times.
+    startMs = Math.floor(parseTime('start', start) / 1000) * 1000;
+    endMs = end === undefined ? nowMs : Math.floor(parseTime('end', end) / 1000) * 1000;
     if (endMs <= startMs) throw new ParamError('end', 'must be after start');
   } else {
     const name = timeRange ?? 'last_1h';

@@ -1,0 +1,236 @@
+// The unified API over both real tiers: ClickHouse (embedded chDB) and DuckDB
+// over the Iceberg table, both filled through the writers' own modules with
+// the same generated records. Every query shape must give, from each tier,
+// exactly the answer worked out by hand from the records (reference.ts); a
+// range crossing the realtime threshold is stitched without gap or overlap.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/process.js';
+import { makeRecords } from './records.js';
+import { expected, type RefQuery } from './reference.js';
+import { call, coreConfig, startCore, writeCold, writeHot, hotCount, TOKEN, USER } from './fixtures.js';
+import type { CoreService } from '../../core-extension/service.js';
+
+const HOUR = 3_600_000;
+const NOW = Math.floor(Date.now() / 1000) * 1000;
+// Not on minute boundaries, so rollups need raw edges.
+const START = Math.floor((NOW - 36 * HOUR) / 60_000) * 60_000 + 17_000;
+const END = NOW - 10 * 60_000 + 3_000;
+const records = makeRecords(12_000, NOW - 40 * HOUR, NOW - 60_000);
+// The cold table of the stitching test lacks the newest 2 hours (its writer's batch is still open).
+const COLD_LAG = 2 * HOUR;
+
+const dirs = { ch: tempDir('core-ch'), ice: tempDir('core-ice'), iceLagging: tempDir('core-ice-lag'), ui: tempDir('core-ui') };
+let core: CoreService;
+let stitched: CoreService;
+
+before(async () => {
+  await writeHot(dirs.ch.path, records);
+  await writeCold(dirs.ice.path, records);
+  await writeCold(dirs.iceLagging.path, records.filter((r) => r.timestamp < NOW - COLD_LAG));
+  mkdirSync(join(dirs.ui.path, 'historical'), { recursive: true });
+  writeFileSync(join(dirs.ui.path, 'index.html'), '<html>ui</html>');
+  writeFileSync(join(dirs.ui.path, 'historical.html'), '<html>historical</html>');
+  writeFileSync(join(dirs.ui.path, '404.html'), '<html>missing</html>');
+  writeFileSync(join(dirs.ch.path, '..', 'srnf-secret.txt'), 'secret');
+  core = await startCore(await coreConfig({ netflow: { clickhouse_data_dir: dirs.ch.path, iceberg_path: dirs.ice.path }, http: { ui_dir: dirs.ui.path } }));
+  stitched = await startCore(await coreConfig({ netflow: { clickhouse_data_dir: dirs.ch.path, iceberg_path: dirs.iceLagging.path, realtime_threshold: 6 * HOUR } }));
+});
+
+after(async () => {
+  await core?.stop();
+  await stitched?.stop();
+  for (const d of Object.values(dirs)) d.remove();
+});
+
+const get = (svc: CoreService, path: string) => call(svc.httpPort, 'GET', path, { token: TOKEN });
+
+interface Shape { name: string; params: string; ref: Partial<RefQuery> & Pick<RefQuery, 'groupBy'>; start?: number; end?: number }
+
+const SHAPES: Shape[] = [
+  { name: 'one total row', params: '', ref: { groupBy: [] } },
+  { name: 'top 5 source IPs with other', params: 'group_by=src_ip&limit=5', ref: { groupBy: ['src_ip'], limit: 5 } },
+  { name: 'top 5 destination ports by packets', params: 'group_by=dst_port&limit=5&metric=packets', ref: { groupBy: ['dst_port'], limit: 5, metric: 'packets' } },
+  { name: 'traffic over time, 1h buckets', params: 'group_by=time&interval=1h', ref: { groupBy: [], interval: 3600 } },
+  { name: 'top 2 protocols over time, 6h buckets, other per bucket', params: 'group_by=protocol,time&interval=6h&limit=2', ref: { groupBy: ['protocol'], interval: 21600, limit: 2 } },
+  { name: 'source x destination by flows', params: 'group_by=src_ip,dst_ip&limit=10&metric=flows', ref: { groupBy: ['src_ip', 'dst_ip'], limit: 10, metric: 'flows' } },
+  { name: 'IPv4 CIDR filter', params: 'group_by=dst_port&filter=src_ip=10.20.0.0/16', ref: { groupBy: ['dst_port'], filters: [['src_ip', ['10.20.0.0/16']]] } },
+  { name: 'IPv4 CIDR off an octet boundary', params: 'group_by=src_ip&filter=src_ip=10.20.0.0/22', ref: { groupBy: ['src_ip'], filters: [['src_ip', ['10.20.0.0/22']]] } },
+  { name: 'IPv6 CIDR on either side, protocol alternatives', params: 'group_by=src_ip&filter=ip=2001:db8::/32,protocol=tcp|udp', ref: { groupBy: ['src_ip'], filters: [['ip', ['2001:db8::/32']], ['protocol', ['tcp', 'udp']]] } },
+  { name: 'one IPv6 address over time', params: 'group_by=time&interval=2h&filter=dst_ip=2001:db8:0:1::53', ref: { groupBy: [], interval: 7200, filters: [['dst_ip', ['2001:db8:0:1::53']]] } },
+  { name: 'bits/s by exporter for ports 443 or 53 on either side', params: 'group_by=exporter&filter=port=443|53&metric=bps', ref: { groupBy: ['exporter'], filters: [['port', ['443', '53']]], metric: 'bps' } },
+  { name: 'monthly trend by protocol', params: 'group_by=time,protocol&interval=month&limit=3', ref: { groupBy: ['protocol'], interval: 'month', limit: 3 } },
+  { name: 'smallest destination AS first', params: 'group_by=dst_as&order=asc&limit=2', ref: { groupBy: ['dst_as'], order: 'asc', limit: 2 } },
+  { name: 'packets/s by output interface, ANDed filters from two parameters', params: 'group_by=output_if&filter=input_if=1|2&filter=src_as=0&metric=pps', ref: { groupBy: ['output_if'], filters: [['input_if', ['1', '2']], ['src_as', ['0']]], metric: 'pps' } },
+  { name: 'bits/s every 5 minutes over 3 hours', params: 'group_by=time&interval=5m&metric=bps', ref: { groupBy: [], interval: 300, metric: 'bps' }, start: NOW - 5 * HOUR + 7_000, end: NOW - 2 * HOUR },
+  { name: 'top talkers per minute within the minute rollup', params: 'group_by=src_ip,time&interval=1m&limit=3', ref: { groupBy: ['src_ip'], interval: 60, limit: 3 }, start: NOW - 3 * HOUR, end: NOW - 2 * HOUR },
+];
+
+const range = (s: Shape) => ({ startMs: s.start ?? START, endMs: s.end ?? END });
+const url = (tier: string, s: Shape) => `/api/netflow${tier}?start=${range(s).startMs}&end=${range(s).endMs}${s.params ? `&${s.params}` : ''}`;
+const want = (s: Shape) => expected(records, { filters: [], metric: 'bytes', ...s.ref, ...range(s) } as RefQuery);
+
+for (const shape of SHAPES) {
+  test(`same answer from both tiers and from the records: ${shape.name}`, async () => {
+    const hot = await get(core, url('/realtime', shape));
+    const cold = await get(core, url('/historical', shape));
+    assert.equal(hot.status, 200, hot.text);
+    assert.equal(cold.status, 200, cold.text);
+    assert.equal(hot.json().meta.backend, 'clickhouse');
+    assert.equal(cold.json().meta.backend, 'iceberg');
+    const expect = want(shape);
+    assert.ok(expect.length > 0 && (expect as { flows: number }[]).some((r) => r.flows > 0), 'the shape selects some flows');
+    assert.deepEqual(hot.json().results, expect, 'ClickHouse');
+    assert.deepEqual(cold.json().results, expect, 'DuckDB over Iceberg');
+  });
+}
+
+test('the unified route picks the tier by realtime_threshold', async () => {
+  const recent = await get(core, '/api/netflow?time_range=last_24h');
+  assert.equal(recent.json().meta.backend, 'clickhouse');
+  const old = await get(core, `/api/netflow?start=${START}&end=${NOW - 30 * HOUR}`);
+  // The whole range is older than anything Iceberg lacks: Iceberg alone.
+  assert.equal(old.json().meta.backend, 'iceberg');
+  assert.deepEqual(old.json().results, expected(records, { startMs: START, endMs: NOW - 30 * HOUR, groupBy: [], filters: [], metric: 'bytes' }));
+});
+
+test('a range across the threshold is stitched: Iceberg up to what it holds, ClickHouse after, equal to the records and to the sum of its parts', async () => {
+  for (const shape of SHAPES.filter((s) => !s.start)) {
+    const res = await get(stitched, url('', shape));
+    assert.equal(res.status, 200, res.text);
+    const meta = res.json().meta;
+    assert.equal(meta.backend, 'iceberg+clickhouse', shape.name);
+    // Iceberg holds flows up to NOW - 2h; the boundary sits a margin before its newest.
+    const boundary = Date.parse(meta.boundary);
+    assert.ok(boundary <= NOW - COLD_LAG && boundary > NOW - COLD_LAG - 10 * 60_000, `boundary ${meta.boundary}`);
+    assert.deepEqual(res.json().results, want(shape), shape.name);
+  }
+  const total = (await get(stitched, `/api/netflow?start=${START}&end=${END}`)).json();
+  const boundary = Date.parse(total.meta.boundary);
+  const cold = (await get(stitched, `/api/netflow/historical?start=${START}&end=${boundary}`)).json().results[0];
+  const hot = (await get(stitched, `/api/netflow/realtime?start=${boundary}&end=${END}`)).json().results[0];
+  const whole = total.results[0];
+  assert.deepEqual(whole, { bytes: cold.bytes + hot.bytes, packets: cold.packets + hot.packets, flows: cold.flows + hot.flows });
+  assert.equal(whole.flows, records.filter((r) => r.timestamp >= START && r.timestamp < END).length);
+});
+
+test('401 without credentials, with a wrong password or unknown user (no reason given), and after logout', async () => {
+  const port = core.httpPort;
+  for (const path of ['/api/netflow', '/api/netflow/realtime', '/api/netflow/historical', '/api/netflow/status', '/api/netflow/openapi.json']) {
+    const r = await call(port, 'GET', path);
+    assert.equal(r.status, 401, path);
+    assert.deepEqual(r.json(), { error: 'authentication required' });
+  }
+  assert.equal((await call(port, 'GET', '/api/netflow', { token: 'not-the-token' })).status, 401);
+  const wrongPassword = await call(port, 'POST', '/api/login', { body: { username: USER.username, password: 'wrong' } });
+  const unknownUser = await call(port, 'POST', '/api/login', { body: { username: 'mallory', password: USER.password } });
+  for (const r of [wrongPassword, unknownUser]) {
+    assert.equal(r.status, 401);
+    assert.equal(r.text, '{"error":"invalid credentials"}');
+    assert.equal(r.headers['set-cookie'], undefined);
+  }
+  const ok = await call(port, 'POST', '/api/login', { body: USER });
+  assert.equal(ok.status, 200);
+  assert.equal(ok.json().username, USER.username);
+  const setCookie = String(ok.headers['set-cookie']);
+  assert.match(setCookie, /^srnf_session=[A-Za-z0-9_-]{40,}; HttpOnly; SameSite=Strict; Path=\//);
+  const cookie = setCookie.split(';')[0]!;
+  assert.equal((await call(port, 'GET', '/api/session', { cookie })).status, 200);
+  assert.equal((await call(port, 'GET', '/api/netflow?group_by=src_ip', { cookie })).status, 200);
+  assert.equal((await call(port, 'POST', '/api/logout', { cookie })).status, 204);
+  assert.equal((await call(port, 'GET', '/api/netflow', { cookie })).status, 401);
+  assert.equal((await call(port, 'GET', '/api/session', { cookie })).status, 401);
+});
+
+test('injection strings in every parameter: 400 naming the parameter, both tiers unchanged', async () => {
+  const before = await counts();
+  const evil = ["1' OR '1'='1", "x'); DROP TABLE flows; --", '1; SELECT * FROM system.users', '`bytes`', '../../etc/passwd', '%00', '$(reboot)', '1 UNION ALL SELECT 1', "src_ip=1.1.1.1' --", '\\\'', '{param:String}', '10.0.0.0/8) OR (1=1'];
+  const params = ['time_range', 'start', 'end', 'group_by', 'interval', 'filter', 'metric', 'limit', 'order', 'as_of', 'format'];
+  for (const p of params) {
+    for (const e of evil) {
+      const extra = p === 'interval' || p === 'limit' ? `&group_by=${p === 'interval' ? 'time' : 'src_ip'}` : p === 'end' ? `&start=${START}` : '';
+      for (const value of [e, `src_ip=${e}`, `dst_port=${e}`]) {
+        if (p !== 'filter' && value !== e) continue;
+        const r = await get(core, `/api/netflow?${p}=${encodeURIComponent(value)}${extra}`);
+        assert.equal(r.status, 400, `${p}=${value}: ${r.text}`);
+        assert.equal(r.json().parameter, p, `${p}=${value}`);
+        assert.doesNotMatch(r.text, /at .*\.js|Error:|stack/i);
+      }
+    }
+  }
+  assert.equal((await get(core, '/api/netflow?sql=SELECT%201')).json().parameter, 'sql');
+  assert.deepEqual(await counts(), before);
+});
+
+async function counts() {
+  const hot = await hotCount(dirs.ch.path);
+  const cold = (await get(core, `/api/netflow/historical?start=0&end=${NOW + HOUR}`)).json();
+  return { hot, coldFlows: cold.results[0].flows, snapshot: cold.meta.snapshot_id };
+}
+
+test('bad parameters are 400 with the parameter and the reason; CSV is streamed with the same rows', async () => {
+  const r = await get(core, '/api/netflow?group_by=src_ip&limit=0');
+  assert.equal(r.status, 400);
+  assert.deepEqual(r.json(), { error: 'limit: must be an integer 1-10000', parameter: 'limit' });
+  const shape = SHAPES[4]!;
+  const csv = await get(core, `${url('/historical', shape)}&format=csv`);
+  assert.equal(csv.status, 200);
+  assert.match(String(csv.headers['content-type']), /^text\/csv/);
+  assert.match(String(csv.headers['content-disposition']), /attachment/);
+  const lines = csv.text.trimEnd().split('\r\n');
+  assert.equal(lines[0], 'protocol,timestamp,bytes,packets,flows,other');
+  const rows = want(shape);
+  assert.equal(lines.length, rows.length + 1);
+  const first = rows[0] as Record<string, unknown>;
+  assert.equal(lines[1], `${first.protocol},${first.timestamp},${first.bytes},${first.packets},${first.flows},`);
+});
+
+test('time travel: as_of a snapshot id answers from that snapshot', async () => {
+  const now = (await get(core, `/api/netflow/historical?start=0&end=${NOW}`)).json();
+  const snap = now.meta.snapshot_id;
+  assert.match(snap, /^\d+$/);
+  const same = (await get(core, `/api/netflow?start=0&end=${NOW}&as_of=${snap}`)).json();
+  assert.equal(same.meta.backend, 'iceberg');
+  assert.deepEqual(same.results, now.results);
+  // Before the first commit there is nothing to travel to.
+  const early = await get(core, `/api/netflow?start=0&end=${NOW}&as_of=2000-01-01T00:00:00Z`);
+  assert.equal(early.status, 400);
+  assert.equal(early.json().parameter, 'as_of');
+  const missing = await get(core, `/api/netflow?start=0&end=${NOW}&as_of=12345`);
+  assert.equal(missing.status, 400);
+});
+
+test('UI files are served, and nothing outside the UI folder', async () => {
+  const port = core.httpPort;
+  assert.equal((await call(port, 'GET', '/')).text, '<html>ui</html>');
+  assert.equal((await call(port, 'GET', '/historical')).text, '<html>historical</html>');
+  const missing = await call(port, 'GET', '/nope');
+  assert.equal(missing.status, 404);
+  for (const p of ['/../srnf-secret.txt', '/%2e%2e/srnf-secret.txt', '/..%2fsrnf-secret.txt', '/%2e%2e%2f%2e%2e%2fetc%2fpasswd', '/....//etc/passwd', '/%00index.html', '/..\\srnf-secret.txt']) {
+    const r = await call(port, 'GET', p);
+    assert.ok(r.status === 404 || r.status === 400, `${p}: ${r.status}`);
+    assert.doesNotMatch(r.text, /secret|root:/, p);
+  }
+  const metrics = await call(port, 'GET', '/metrics');
+  assert.equal(metrics.status, 200);
+  assert.match(metrics.text, /netflow_core_http_requests_total/);
+});
+
+test('a query that runs past query_timeout gets a clear 504', async () => {
+  const slow = await startCore(await coreConfig({ netflow: { clickhouse_data_dir: dirs.ch.path, iceberg_path: dirs.ice.path, query_timeout: 1 } }));
+  try {
+    const r = await get(slow, `/api/netflow/historical?start=${START}&end=${END}&group_by=src_ip,dst_ip,src_port`);
+    assert.equal(r.status, 504);
+    assert.match(r.json().error, /query took longer than 0.001 s \(query_timeout\)/);
+  } finally {
+    await slow.stop();
+  }
+});
+
+test('queries run side by side: many at once all answer, each correctly', async () => {
+  const shapes = SHAPES.slice(0, 8);
+  const replies = await Promise.all(shapes.flatMap((s) => [get(core, url('/realtime', s)), get(core, url('/historical', s))]));
+  replies.forEach((r, i) => assert.deepEqual(r.json().results, want(shapes[Math.floor(i / 2)]!)));
+});
