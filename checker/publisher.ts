@@ -10,6 +10,8 @@
 //   received = published + dropped.queue_full + dropped.shutdown + queued + in_flight
 import { encodeBatch, type FlowRecord } from '../common/flow.js';
 import type { Logger } from '../common/log.js';
+import type { NatsLink } from '../common/nats.js';
+import { SUBJECT } from '../common/stream.js';
 import type { DropPolicy } from './config.js';
 
 /** Where batches go: JetStream in production (see service.ts). */
@@ -19,6 +21,28 @@ export interface Transport {
   maxPayload(): number;
   /** Resolves once the stream has stored the message (or already had it). */
   publish(data: Uint8Array, msgId: string): Promise<{ duplicate: boolean }>;
+}
+
+/**
+ * Publishes to netflow.raw on `link`, resolving on the JetStream ack.
+ * `onNoResponders`: nothing stores the subject (the stream was deleted, or a
+ * server came back without its storage), so the caller can recreate it.
+ */
+export function jetStreamTransport(link: NatsLink, timeoutMs: number, onNoResponders: () => void): Transport {
+  const js = link.nc.jetstream({ timeout: timeoutMs });
+  return {
+    connected: () => link.state() === 'connected',
+    maxPayload: () => link.nc.info?.max_payload ?? 1024 * 1024,
+    publish: async (data, msgId) => {
+      try {
+        const ack = await js.publish(SUBJECT, data, { msgID: msgId, timeout: timeoutMs });
+        return { duplicate: ack.duplicate };
+      } catch (err) {
+        if ((err as { code?: string }).code === '503') onNoResponders();
+        throw err;
+      }
+    },
+  };
 }
 
 export interface PublisherOptions {

@@ -3,10 +3,9 @@
 // on netflow.status and /metrics. Nothing is stored locally but logs.
 import type { Server } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { JetStreamClient } from 'nats';
 import { connectNats, type NatsLink } from '../common/nats.js';
 import { loadTls } from '../common/security.js';
-import { ensureStream, StreamConflictError, STATUS_SUBJECT, SUBJECT } from '../common/stream.js';
+import { ensureStream, StreamConflictError, STATUS_SUBJECT } from '../common/stream.js';
 import { startCheckerServer, type CheckerServer, type CheckerStatus } from '../common/grpc.js';
 import { createRegistry, serveMetrics, type Registry } from '../common/metrics.js';
 import type { Logger } from '../common/log.js';
@@ -14,7 +13,7 @@ import type { Service } from '../common/service.js';
 import { NetFlowDecoder } from './decoder/index.js';
 import type { CheckerConfig } from './config.js';
 import { UdpListener } from './listener.js';
-import { Publisher, type Transport } from './publisher.js';
+import { jetStreamTransport, Publisher } from './publisher.js';
 import { buildHealth, isAvailable, registerHealthMetrics, type HealthReport, type NatsHealth } from './health.js';
 
 const DECODE_ERROR_LOG_MS = 10_000;
@@ -158,7 +157,7 @@ export class CheckerService implements Service {
         this.log.info({ nats_url: this.config.nats_url }, 'connected to nats');
         await this.ensureStreamUntilReady();
         if (this.stopping) return;
-        this.publisher.attach(this.transport(link));
+        this.publisher.attach(jetStreamTransport(link, this.config.publish_timeout_ms, () => this.recreateStream()));
         return;
       } catch (err) {
         this.nats.last_error = (err as Error).message;
@@ -185,24 +184,6 @@ export class CheckerService implements Service {
         backoff = Math.min(backoff * 2, 10_000);
       }
     }
-  }
-
-  private transport(link: NatsLink): Transport {
-    const js: JetStreamClient = link.nc.jetstream({ timeout: this.config.publish_timeout_ms });
-    return {
-      connected: () => link.state() === 'connected',
-      maxPayload: () => link.nc.info?.max_payload ?? 1024 * 1024,
-      publish: async (data, msgId) => {
-        try {
-          const ack = await js.publish(SUBJECT, data, { msgID: msgId, timeout: this.config.publish_timeout_ms });
-          return { duplicate: ack.duplicate };
-        } catch (err) {
-          // "No responders": nothing stores netflow.raw (the stream was deleted or the server lost it).
-          if ((err as { code?: string }).code === '503') this.recreateStream();
-          throw err;
-        }
-      },
-    };
   }
 
   private recreateStream(): void {
