@@ -42,6 +42,14 @@ test('clicking a talker adds an alternative; keys stay in a fixed order', () => 
   assert.deepEqual(setFilter(f, 'src_ip', []), [{ key: 'dst_port', values: ['443'] }]);
 });
 
+test('a clicked value is canonicalised like typed input; an invalid one changes nothing', () => {
+  assert.deepEqual(addFilterValue([], 'protocol', '17'), [{ key: 'protocol', values: ['udp'] }]);
+  assert.deepEqual(addFilterValue([], 'src_ip', '2001:DB8::1'), [{ key: 'src_ip', values: ['2001:db8::1'] }]);
+  const f = [{ key: 'dst_port', values: ['443'] }];
+  assert.equal(addFilterValue(f, 'dst_port', 'https'), f);
+  assert.equal(addFilterValue(f, 'nope', '1'), f);
+});
+
 test('the API filter parameter sends protocols as numbers', () => {
   assert.equal(filtersToApi([{ key: 'src_ip', values: ['192.168.1.0/24'] }, { key: 'protocol', values: ['tcp', 'udp'] }]), 'src_ip=192.168.1.0/24,protocol=6|17');
   assert.equal(filtersToApi([]), '');

@@ -141,7 +141,7 @@ export function HistoricalView() {
             >
               <TopTable
                 id="results" caption={`Top ${dim.label} by ${state.metric}`} groupLabel={dim.label} rows={view.rows} mono={MONO.has(state.table)}
-                onPick={(r: TableRow) => r.key !== null && update({ filters: addFilterValue(state.filters, state.table, filterValue(state.table, r)) })}
+                onPick={(r: TableRow) => r.key !== null && update({ filters: addFilterValue(state.filters, state.table, r.key) })}
               />
             </Panel>
           </div>
@@ -150,11 +150,6 @@ export function HistoricalView() {
       <StatusLine answers={view?.answers ?? null} updatedAt={q.updatedAt} loading={q.loading} tz={state.tz} onTz={(tz) => update({ tz })} />
     </Shell>
   );
-}
-
-/** The filter value for a table row: protocols by name, the rest as the API returned them. */
-function filterValue(field: string, r: TableRow): string {
-  return field === 'protocol' ? r.label : r.key!;
 }
 
 /** The CSV of the table as shown: same rows, same columns, exact numbers. */

@@ -31,7 +31,8 @@ function requests(s: RealtimeState): Record<'series' | 'sources' | 'ports', Requ
 export function RealtimeView() {
   const [state, setState] = useUrlState(parseRealtime, serializeRealtime);
   const reqs = useMemo(() => (state ? requests(state) : null), [state]);
-  const q = useQueries(reqs, state?.refresh ?? 0);
+  // A fixed (custom) range does not move: refreshing it would only repeat the answer.
+  const q = useQueries(reqs, state && 'preset' in state.range ? state.refresh : 0);
 
   const update = (patch: Partial<RealtimeState>) => state && setState({ ...state, ...patch });
   const addFilter = (key: string, value: string) => state && setState({ ...state, filters: addFilterValue(state.filters, key, value) });
@@ -62,7 +63,7 @@ export function RealtimeView() {
         <RangePicker presets={REALTIME_PRESETS} range={state.range} onChange={(range) => update({ range })} utc={utc} dateOnly={false} defaultSpanMs={3_600_000} />
         <FilterBar filters={state.filters} onChange={(filters: Filter[]) => update({ filters })} />
         <div className="toolbar-end">
-          <Select id="refresh" label="Auto-refresh" value={state.refresh} options={REFRESH_LABELS} onChange={(refresh) => update({ refresh })} />
+          <Select id="refresh" label="Auto-refresh" value={state.refresh} options={REFRESH_LABELS} onChange={(refresh) => update({ refresh })} disabled={!('preset' in state.range)} />
           <button type="button" className="btn" onClick={q.reload} disabled={q.loading}>Refresh</button>
         </div>
       </div>
@@ -91,6 +92,7 @@ export function RealtimeView() {
             >
               <Chart
                 name="traffic" height={300} option={trafficOption(view.ts, state.metric, state.chart, utc)}
+                onClick={(e) => { const s = view.ts.series.find((x) => x.name === e.seriesName); if (s?.key && state.split) addFilter(state.split, s.key); }}
                 label={`Traffic over time in ${state.metric === 'bps' ? 'bits' : 'packets'} per second, ${view.ts.series.length} series, peak ${fmtRate(view.peak)}`}
               />
             </Panel>

@@ -19,13 +19,13 @@ export function Segmented<T extends string | number>({ label, value, options, on
   );
 }
 
-export function Select<T extends string | number>({ label, value, options, onChange, id }: {
-  label: string; value: T; options: readonly { id: T; label: string }[]; onChange: (v: T) => void; id: string;
+export function Select<T extends string | number>({ label, value, options, onChange, id, disabled }: {
+  label: string; value: T; options: readonly { id: T; label: string }[]; onChange: (v: T) => void; id: string; disabled?: boolean;
 }) {
   return (
     <label className="field" htmlFor={id}>
       <span className="field-label">{label}</span>
-      <select id={id} value={String(value)} onChange={(e) => onChange(options.find((o) => String(o.id) === e.target.value)!.id)}>
+      <select id={id} value={String(value)} disabled={disabled} onChange={(e) => onChange(options.find((o) => String(o.id) === e.target.value)!.id)}>
         {options.map((o) => <option key={String(o.id)} value={String(o.id)}>{o.label}</option>)}
       </select>
     </label>

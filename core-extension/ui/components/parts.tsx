@@ -133,6 +133,7 @@ export function StatusLine({ answers, updatedAt, loading, tz, onTz }: {
 
 export function localZone(): string {
   const name = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (name === 'UTC' || name === 'Etc/UTC') return 'UTC (this browser)';
   const offset = -new Date().getTimezoneOffset();
   const sign = offset >= 0 ? '+' : '-';
   const h = String(Math.floor(Math.abs(offset) / 60)).padStart(2, '0');

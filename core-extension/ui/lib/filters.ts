@@ -114,8 +114,15 @@ function canonicalValue(kind: FilterKind, v: string): string | null {
   }
 }
 
-/** Adds a value to a key's alternatives (a click on a talker or a port). */
-export function addFilterValue(filters: Filter[], key: string, value: string): Filter[] {
+/**
+ * Adds a value to a key's alternatives (a click on a talker, a port, a
+ * series). The value is canonicalised like typed input; one that is not valid
+ * for the key leaves the filters as they are.
+ */
+export function addFilterValue(filters: Filter[], key: string, raw: string): Filter[] {
+  const spec = filterSpec(key);
+  const value = spec ? canonicalValue(spec.kind, raw.trim()) : null;
+  if (value === null) return filters;
   const existing = filters.find((f) => f.key === key);
   if (!existing) return sortFilters([...filters, { key, values: [value] }]);
   if (existing.values.includes(value)) return filters;

@@ -1,0 +1,98 @@
+// The browser tests' traffic: a packet capture of known conversations
+// (Ethernet / IPv4 / TCP, UDP, ICMP) for softflowd to turn into NetFlow v9,
+// and what every source sent, worked out from the packets themselves (the
+// sum of their IPv4 total lengths, which is what a flow's octets count).
+
+export interface Conversation {
+  src: string; dst: string; protocol: 1 | 6 | 17; srcPort: number; dstPort: number;
+  packets: number;
+  /** IPv4 total length of each packet */
+  ipLength: number;
+}
+
+/** Distinct volumes, so the ranking is unambiguous; a few sources talk to more than one port. */
+export const CONVERSATIONS: readonly Conversation[] = [
+  { src: '10.20.0.11', dst: '198.51.100.10', protocol: 6, srcPort: 50111, dstPort: 443, packets: 420, ipLength: 1400 },
+  { src: '10.20.0.11', dst: '198.51.100.11', protocol: 17, srcPort: 50112, dstPort: 53, packets: 40, ipLength: 90 },
+  { src: '10.20.0.12', dst: '198.51.100.20', protocol: 6, srcPort: 50121, dstPort: 80, packets: 300, ipLength: 1200 },
+  { src: '10.20.0.13', dst: '198.51.100.30', protocol: 17, srcPort: 50131, dstPort: 1194, packets: 260, ipLength: 1000 },
+  { src: '10.20.0.14', dst: '198.51.100.40', protocol: 6, srcPort: 50141, dstPort: 22, packets: 200, ipLength: 700 },
+  { src: '10.20.0.15', dst: '198.51.100.50', protocol: 17, srcPort: 50151, dstPort: 123, packets: 150, ipLength: 76 },
+  { src: '10.20.0.16', dst: '198.51.100.60', protocol: 1, srcPort: 0, dstPort: 0, packets: 120, ipLength: 84 },
+  { src: '198.51.100.10', dst: '10.20.0.11', protocol: 6, srcPort: 443, dstPort: 50111, packets: 210, ipLength: 52 },
+];
+
+export interface SourceTotals { bytes: number; packets: number }
+
+/** Bytes and packets per source address, from the conversation table. */
+export function totalsBySource(convs: readonly Conversation[]): Map<string, SourceTotals> {
+  const out = new Map<string, SourceTotals>();
+  for (const c of convs) {
+    const t = out.get(c.src) ?? { bytes: 0, packets: 0 };
+    out.set(c.src, { bytes: t.bytes + c.packets * c.ipLength, packets: t.packets + c.packets });
+  }
+  return out;
+}
+
+const ipBytes = (ip: string) => ip.split('.').map(Number);
+
+function checksum(bytes: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < bytes.length; i += 2) sum += (bytes[i] << 8) | (bytes[i + 1] ?? 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+function frame(c: Conversation, seq: number): Uint8Array {
+  const f = new Uint8Array(14 + c.ipLength);
+  const v = new DataView(f.buffer);
+  f.set([0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01], 0);
+  v.setUint16(12, 0x0800);
+  const ip = f.subarray(14, 34);
+  ip[0] = 0x45;
+  v.setUint16(16, c.ipLength);
+  v.setUint16(18, seq & 0xffff);
+  ip[8] = 64;
+  ip[9] = c.protocol;
+  ip.set(ipBytes(c.src), 12);
+  ip.set(ipBytes(c.dst), 16);
+  v.setUint16(24, checksum(ip));
+  const l4 = 34;
+  if (c.protocol === 6) {
+    v.setUint16(l4, c.srcPort); v.setUint16(l4 + 2, c.dstPort);
+    v.setUint32(l4 + 4, seq * 1000); v.setUint32(l4 + 8, 1);
+    f[l4 + 12] = 0x50; f[l4 + 13] = 0x18; // data offset 5 words; PSH+ACK
+    v.setUint16(l4 + 14, 65535);
+  } else if (c.protocol === 17) {
+    v.setUint16(l4, c.srcPort); v.setUint16(l4 + 2, c.dstPort); v.setUint16(l4 + 4, c.ipLength - 20);
+  } else {
+    f[l4] = 8; v.setUint16(l4 + 4, 1); v.setUint16(l4 + 6, seq & 0xffff); // echo request
+  }
+  return f;
+}
+
+/**
+ * A classic pcap (microseconds, Ethernet) of the conversations, their packets
+ * interleaved and spread evenly over [startMs, startMs + spanMs).
+ */
+export function capture(convs: readonly Conversation[], startMs: number, spanMs: number): Uint8Array {
+  const packets: { ts: number; data: Uint8Array }[] = [];
+  convs.forEach((c, ci) => {
+    for (let i = 0; i < c.packets; i++) packets.push({ ts: startMs + ((i + ci / convs.length) / c.packets) * spanMs, data: frame(c, i) });
+  });
+  packets.sort((a, b) => a.ts - b.ts);
+  const size = 24 + packets.reduce((s, p) => s + 16 + p.data.length, 0);
+  const out = new Uint8Array(size);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, 0xa1b2c3d4, true); v.setUint16(4, 2, true); v.setUint16(6, 4, true);
+  v.setUint32(16, 65535, true); v.setUint32(20, 1, true);
+  let o = 24;
+  for (const p of packets) {
+    const us = Math.round(p.ts * 1000);
+    v.setUint32(o, Math.floor(us / 1e6), true); v.setUint32(o + 4, us % 1e6, true);
+    v.setUint32(o + 8, p.data.length, true); v.setUint32(o + 12, p.data.length, true);
+    out.set(p.data, o + 16);
+    o += 16 + p.data.length;
+  }
+  return out;
+}
