@@ -20,10 +20,13 @@ export class DuckDb {
       ...(opts.threads ? { threads: String(opts.threads) } : {}),
       // The table is read-only to us: no extension downloads, no writes outside memory.
       autoinstall_known_extensions: 'false',
-      TimeZone: 'UTC',
     });
     const c = await instance.connect();
-    try { for (const m of DUCKDB_MACROS) await c.run(m); } finally { c.closeSync(); }
+    try {
+      // Month buckets are UTC months whatever the host's zone.
+      await c.run(`SET GLOBAL TimeZone = 'UTC'`);
+      for (const m of DUCKDB_MACROS) await c.run(m);
+    } finally { c.closeSync(); }
     return new DuckDb(instance);
   }
 

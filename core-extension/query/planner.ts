@@ -93,7 +93,8 @@ export class Planner {
   /** The parts of a query's range and the tier of each. */
   async plan(q: Query, signal: AbortSignal): Promise<{ parts: Part[]; backend: QueryAnswer['meta']['backend']; snapshotId?: string | null; boundaryMs?: number }> {
     const hot = (startMs: number, endMs: number): Part => ({ engine: this.opts.hot, startMs, endMs, name: 'clickhouse' });
-    const realtime = q.tier === 'realtime' || (q.tier === 'auto' && !q.asOf && q.startMs >= this.now() - this.opts.realtimeThresholdMs);
+    // PRD 2.1.4: shorter than the threshold is real-time; "last 2d" with a 2d threshold is not.
+    const realtime = q.tier === 'realtime' || (q.tier === 'auto' && !q.asOf && q.startMs > Math.floor(this.now() / 1000) * 1000 - this.opts.realtimeThresholdMs);
     if (realtime) return { parts: [hot(q.startMs, q.endMs)], backend: 'clickhouse' };
     const snap = await tier('cold', () => this.opts.cold.snapshot(q.asOf, signal), this.opts.log);
     const cold = (startMs: number, endMs: number): Part => ({ engine: snap.engine, startMs, endMs, name: 'iceberg' });

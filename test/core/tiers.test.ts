@@ -88,9 +88,10 @@ for (const shape of SHAPES) {
 }
 
 test('the unified route picks the tier by realtime_threshold', async () => {
-  const recent = await get(core, '/api/netflow?time_range=last_24h');
-  assert.equal(recent.json().meta.backend, 'clickhouse');
-  const old = await get(core, `/api/netflow?start=${START}&end=${NOW - 30 * HOUR}`);
+  assert.equal((await get(stitched, '/api/netflow?time_range=last_1h')).json().meta.backend, 'clickhouse');
+  // PRD 2.1.4: a range as long as the threshold goes to the historical tier (stitched with the newest part).
+  assert.equal((await get(stitched, '/api/netflow?time_range=last_6h')).json().meta.backend, 'iceberg+clickhouse');
+  const old = await get(stitched, `/api/netflow?start=${START}&end=${NOW - 30 * HOUR}`);
   // The whole range is older than anything Iceberg lacks: Iceberg alone.
   assert.equal(old.json().meta.backend, 'iceberg');
   assert.deepEqual(old.json().results, expected(records, { startMs: START, endMs: NOW - 30 * HOUR, groupBy: [], filters: [], metric: 'bytes' }));
@@ -166,7 +167,7 @@ test('injection strings in every parameter: 400 naming the parameter, both tiers
 
 async function counts() {
   const hot = await hotCount(dirs.ch.path);
-  const cold = (await get(core, `/api/netflow/historical?start=0&end=${NOW + HOUR}`)).json();
+  const cold = (await get(core, `/api/netflow/historical?start=${NOW - 30 * 24 * HOUR}&end=${NOW + HOUR}`)).json();
   return { hot, coldFlows: cold.results[0].flows, snapshot: cold.meta.snapshot_id };
 }
 
@@ -188,17 +189,17 @@ test('bad parameters are 400 with the parameter and the reason; CSV is streamed 
 });
 
 test('time travel: as_of a snapshot id answers from that snapshot', async () => {
-  const now = (await get(core, `/api/netflow/historical?start=0&end=${NOW}`)).json();
+  const now = (await get(core, `/api/netflow/historical?start=${START}&end=${NOW}`)).json();
   const snap = now.meta.snapshot_id;
   assert.match(snap, /^\d+$/);
-  const same = (await get(core, `/api/netflow?start=0&end=${NOW}&as_of=${snap}`)).json();
+  const same = (await get(core, `/api/netflow?start=${START}&end=${NOW}&as_of=${snap}`)).json();
   assert.equal(same.meta.backend, 'iceberg');
   assert.deepEqual(same.results, now.results);
   // Before the first commit there is nothing to travel to.
-  const early = await get(core, `/api/netflow?start=0&end=${NOW}&as_of=2000-01-01T00:00:00Z`);
+  const early = await get(core, `/api/netflow?start=${START}&end=${NOW}&as_of=2000-01-01T00:00:00Z`);
   assert.equal(early.status, 400);
   assert.equal(early.json().parameter, 'as_of');
-  const missing = await get(core, `/api/netflow?start=0&end=${NOW}&as_of=12345`);
+  const missing = await get(core, `/api/netflow?start=${START}&end=${NOW}&as_of=12345`);
   assert.equal(missing.status, 400);
 });
 

@@ -7,10 +7,12 @@ import { echarts, type ChartOption, type ECharts } from './echarts.js';
 
 export interface ChartClick { seriesName?: string; name?: string; dataIndex: number; value?: unknown }
 
-export function Chart({ name, option, height, label, onClick }: {
+export function Chart({ name, option, height, label, onClick, total }: {
   name: string;
   option: ChartOption;
   height: number;
+  /** sum of the values drawn, exposed as data-total (the browser test compares it with the API) */
+  total?: number;
   /** what the chart shows, in words, for screen readers */
   label: string;
   onClick?: (e: ChartClick) => void;
@@ -44,5 +46,5 @@ export function Chart({ name, option, height, label, onClick }: {
     chart.current?.setOption(option, { notMerge: true });
   }, [option]);
 
-  return <div ref={el} className="chart" style={{ height }} role="img" aria-label={label} data-chart={name} />;
+  return <div ref={el} className="chart" style={{ height }} role="img" aria-label={label} data-chart={name} data-total={total} />;
 }

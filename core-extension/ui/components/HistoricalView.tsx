@@ -33,29 +33,35 @@ function requests(s: HistoricalState): Record<'daily' | 'table', Request> {
 
 export function HistoricalView() {
   const [state, setState] = useUrlState(parseHistorical, serializeHistorical);
-  const reqs = useMemo(() => (state ? requests(state) : null), [state]);
+  const reqs = useMemo(() => (state ? { requests: requests(state), context: state } : null), [state]);
   const q = useQueries(reqs, 0);
 
   const update = (patch: Partial<HistoricalState>) => state && setState({ ...state, ...patch });
 
   const view = useMemo(() => {
-    if (!q.data || !state) return null;
+    if (!q.data || !q.context || !state) return null;
     const { daily, table } = q.data;
-    const ts = buildTimeSeries(daily.results, daily.meta, state.metric, 'protocol');
+    // The metric and table dimension the data was asked with; the spike rule's k applies at once.
+    const { metric, table: dimension } = q.context;
+    const ts = buildTimeSeries(daily.results, daily.meta, metric, 'protocol');
     const dayTotals = stackTotals(ts);
     const rule = spikeRule(dayTotals, state.k);
     const spikes = findSpikes(dayTotals, rule);
     const months = monthly(ts, Date.parse(daily.meta.start), Date.parse(daily.meta.end));
-    const rows = buildTable(table.results, state.table, null);
+    const rows = buildTable(table.results, dimension, null);
     const total = dayTotals.reduce((a, b) => a + b, 0);
     const tableTotalFlows = rows.reduce((a, r) => a + r.flows, 0);
-    return { ts, dayTotals, rule, spikes, months, rows, total, tableTotalFlows, answers: [daily, table] };
-  }, [q.data, state]);
+    const options = { daily: dailyOption(ts, dayTotals, spikes, rule.threshold, metric), monthly: monthlyOption(months, metric) };
+    return { ts, metric, dimension, dayTotals, rule, spikes, months, rows, total, tableTotalFlows, options, answers: [daily, table] };
+  }, [q.data, q.context, state]);
 
   if (!state) return <Shell view="historical" carry=""><main id="main" className="content"><Skeleton height={320} /></main></Shell>;
 
-  const fmt = (v: number) => formatMetric(state.metric, v);
-  const dim = DIMENSIONS.find((d) => d.id === state.table)!;
+  // Headings and formats follow the data on screen, not a change still loading.
+  const metric = view?.metric ?? state.metric;
+  const dimension = view?.dimension ?? state.table;
+  const fmt = (v: number) => formatMetric(metric, v);
+  const dim = DIMENSIONS.find((d) => d.id === dimension)!;
   const empty = view !== null && view.tableTotalFlows === 0;
 
   const download = () => {
@@ -65,7 +71,7 @@ export function HistoricalView() {
     const range = 'preset' in state.range ? state.range.preset : `${isoTime(state.range.start)}_${isoTime(state.range.end)}`;
     const a = document.createElement('a');
     a.href = URL.createObjectURL(blob);
-    a.download = csvFileName([state.table, state.metric, range]);
+    a.download = csvFileName([dimension, metric, range]);
     a.click();
     setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
   };
@@ -91,7 +97,7 @@ export function HistoricalView() {
         {view && !empty && (
           <div className="grid">
             <div className="kpis">
-              <Kpi label={`Total ${state.metric}`} value={fmt(view.total)} title={formatExact(view.total)} />
+              <Kpi label={`Total ${metric}`} value={fmt(view.total)} title={formatExact(view.total)} />
               <Kpi label="Median day" value={Number.isFinite(view.rule.median) ? fmt(view.rule.median) : '–'} title="The baseline the spike rule uses" />
               <Kpi label="Peak day" value={fmt(Math.max(0, ...view.dayTotals))} />
               <Kpi label="Spike days" value={String(view.spikes.length)} />
@@ -102,20 +108,20 @@ export function HistoricalView() {
               note={<><span className="rule" data-rule={view.rule.method}>{describeRule(view.rule, fmt, 'day')}</span> Days are UTC days.</>}
             >
               <Chart
-                name="daily" height={300} option={dailyOption(view.ts, view.dayTotals, view.spikes, view.rule.threshold, state.metric)}
-                label={`Daily ${state.metric} by protocol over ${view.ts.times.length} days, ${view.spikes.length} spike days`}
+                name="daily" height={300} option={view.options.daily} total={view.total}
+                label={`Daily ${metric} by protocol over ${view.ts.times.length} days, ${view.spikes.length} spike days`}
               />
             </Panel>
             <div className="grid-2 grid-2-wide">
               <Panel title="Monthly traffic by protocol" note={view.months.partial.some(Boolean) ? '* month only partly in the range.' : undefined}>
-                <Chart name="monthly" height={240} option={monthlyOption(view.months, state.metric)} label={`Monthly ${state.metric} by protocol, ${view.months.months.length} months`} />
+                <Chart name="monthly" height={240} option={view.options.monthly} label={`Monthly ${metric} by protocol, ${view.months.months.length} months`} />
               </Panel>
               <Panel title="Spikes">
                 {view.spikes.length === 0
                   ? <p className="muted pad">No day above the threshold.</p>
                   : (
                     <table className="data" id="spikes">
-                      <thead><tr><th scope="col">Day (UTC)</th><th scope="col" className="num">{METRICS.find((m) => m.id === state.metric)!.label}</th><th scope="col" className="num">× median</th><th scope="col"><span className="sr-only">Open</span></th></tr></thead>
+                      <thead><tr><th scope="col">Day (UTC)</th><th scope="col" className="num">{METRICS.find((m) => m.id === metric)!.label}</th><th scope="col" className="num">× median</th><th scope="col"><span className="sr-only">Open</span></th></tr></thead>
                       <tbody>
                         {view.spikes.map((i) => (
                           <tr key={i}>
@@ -137,11 +143,11 @@ export function HistoricalView() {
                 <Select id="limit" label="Rows" value={state.limit} options={TABLE_LIMITS.map((n) => ({ id: n, label: String(n) }))} onChange={(limit) => update({ limit })} />
                 <button type="button" className="btn btn-primary" onClick={download}>Download CSV</button>
               </>}
-              note={`Ordered by ${state.metric}; share is of all bytes in the range. The CSV holds exactly these rows and columns, with exact values.`}
+              note={`Ordered by ${metric}; share is of all bytes in the range. The CSV holds exactly these rows and columns, with exact values.`}
             >
               <TopTable
-                id="results" caption={`Top ${dim.label} by ${state.metric}`} groupLabel={dim.label} rows={view.rows} mono={MONO.has(state.table)}
-                onPick={(r: TableRow) => r.key !== null && update({ filters: addFilterValue(state.filters, state.table, r.key) })}
+                id="results" caption={`Top ${dim.label} by ${metric}`} groupLabel={dim.label} rows={view.rows} mono={MONO.has(dimension)}
+                onPick={(r: TableRow) => r.key !== null && update({ filters: addFilterValue(state.filters, dimension, r.key) })}
               />
             </Panel>
           </div>

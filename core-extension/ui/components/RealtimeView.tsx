@@ -30,7 +30,7 @@ function requests(s: RealtimeState): Record<'series' | 'sources' | 'ports', Requ
 
 export function RealtimeView() {
   const [state, setState] = useUrlState(parseRealtime, serializeRealtime);
-  const reqs = useMemo(() => (state ? requests(state) : null), [state]);
+  const reqs = useMemo(() => (state ? { requests: requests(state), context: state } : null), [state]);
   // A fixed (custom) range does not move: refreshing it would only repeat the answer.
   const q = useQueries(reqs, state && 'preset' in state.range ? state.refresh : 0);
 
@@ -38,21 +38,30 @@ export function RealtimeView() {
   const addFilter = (key: string, value: string) => state && setState({ ...state, filters: addFilterValue(state.filters, key, value) });
 
   const view = useMemo(() => {
-    if (!q.data || !state) return null;
+    if (!q.data || !q.context || !state) return null;
     const { series, sources, ports } = q.data;
-    const rate = state.metric;
-    const ts = buildTimeSeries(series.results, series.meta, rate, state.split || null);
+    // What the data was asked with (metric, split) comes from its own context; how it is drawn, from now.
+    const { metric: rate, split } = q.context;
+    const ts = buildTimeSeries(series.results, series.meta, rate, split || null);
     const talkers = buildTable(sources.results, 'src_ip', rate);
     const portRows = buildTable(ports.results, 'dst_port', rate);
     const total = talkers.reduce((t, r) => ({ bytes: t.bytes + r.bytes, packets: t.packets + r.packets, flows: t.flows + r.flows, rate: t.rate + r.rate }), { bytes: 0, packets: 0, flows: 0, rate: 0 });
-    const peak = Math.max(0, ...stackTotals(ts));
-    return { ts, talkers, portRows, total, peak, answers: [series, sources, ports] };
-  }, [q.data, state]);
+    const buckets = stackTotals(ts);
+    const peak = Math.max(0, ...buckets);
+    const utc = state.tz === 'utc';
+    const options = {
+      traffic: trafficOption(ts, rate, state.chart, utc),
+      sources: topBarsOption(talkers.slice(0, BARS), rate, (r) => r.rate, true),
+      ports: topBarsOption(portRows, rate, (r) => r.rate, false),
+    };
+    return { ts, rate, split, talkers, portRows, total, peak, plotted: buckets.reduce((a, b) => a + b, 0), options, answers: [series, sources, ports] };
+  }, [q.data, q.context, state]);
 
   if (!state) return <Shell view="realtime" carry=""><main id="main" className="content"><Skeleton height={320} /></main></Shell>;
 
-  const fmtRate = state.metric === 'bps' ? formatBitRate : formatPacketRate;
-  const rateLabel = state.metric === 'bps' ? 'Avg bits/s' : 'Avg packets/s';
+  const shownRate = view?.rate ?? state.metric;
+  const fmtRate = shownRate === 'bps' ? formatBitRate : formatPacketRate;
+  const rateLabel = shownRate === 'bps' ? 'Avg bits/s' : 'Avg packets/s';
   const utc = state.tz === 'utc';
   const empty = view !== null && view.total.flows === 0;
   const pick = (key: string) => (r: TableRow) => r.key !== null && addFilter(key, r.key);
@@ -76,8 +85,8 @@ export function RealtimeView() {
           <div className="grid">
             <div className="kpis">
               <Kpi label="Traffic" value={formatBytes(view.total.bytes)} title={`${formatExact(view.total.bytes)} bytes`} />
-              <Kpi label={state.metric === 'bps' ? 'Average rate' : 'Average packet rate'} value={fmtRate(view.total.rate)} />
-              <Kpi label={state.metric === 'bps' ? 'Peak rate' : 'Peak packet rate'} value={fmtRate(view.peak)} title="Highest bucket in the chart" />
+              <Kpi label={shownRate === 'bps' ? 'Average rate' : 'Average packet rate'} value={fmtRate(view.total.rate)} />
+              <Kpi label={shownRate === 'bps' ? 'Peak rate' : 'Peak packet rate'} value={fmtRate(view.peak)} title="Highest bucket in the chart" />
               <Kpi label="Packets" value={formatCount(view.total.packets)} title={`${formatExact(view.total.packets)} packets`} />
               <Kpi label="Flows" value={formatCount(view.total.flows)} title={`${formatExact(view.total.flows)} flows`} />
             </div>
@@ -88,25 +97,25 @@ export function RealtimeView() {
                 <Select id="split" label="By" value={state.split} options={SPLITS} onChange={(split) => update({ split })} />
                 <Segmented label="Chart type" value={state.chart} options={[{ id: 'area', label: 'Stacked' }, { id: 'line', label: 'Lines' }] as const} onChange={(chart) => update({ chart })} />
               </>}
-              note={view.ts.series.some((s) => s.other) ? `Top ${SPLIT_LIMIT} by ${state.metric === 'bps' ? 'volume' : 'packets'} over the range; the rest is "other".` : undefined}
+              note={view.ts.series.some((s) => s.other) ? `Top ${SPLIT_LIMIT} by ${shownRate === 'bps' ? 'volume' : 'packets'} over the range; the rest is "other".` : undefined}
             >
               <Chart
-                name="traffic" height={300} option={trafficOption(view.ts, state.metric, state.chart, utc)}
-                onClick={(e) => { const s = view.ts.series.find((x) => x.name === e.seriesName); if (s?.key && state.split) addFilter(state.split, s.key); }}
-                label={`Traffic over time in ${state.metric === 'bps' ? 'bits' : 'packets'} per second, ${view.ts.series.length} series, peak ${fmtRate(view.peak)}`}
+                name="traffic" height={300} option={view.options.traffic} total={view.plotted}
+                onClick={(e) => { const s = view.ts.series.find((x) => x.name === e.seriesName); if (s?.key && view.split) addFilter(view.split, s.key); }}
+                label={`Traffic over time in ${shownRate === 'bps' ? 'bits' : 'packets'} per second, ${view.ts.series.length} series, peak ${fmtRate(view.peak)}`}
               />
             </Panel>
             <div className="grid-2">
               <Panel title="Top source IPs" note="Click a bar or an address to filter on it.">
                 <Chart
-                  name="sources" height={barHeight(view.talkers)} option={topBarsOption(view.talkers.slice(0, BARS), state.metric, (r) => r.rate, true)}
-                  label={`Top source IPs by average ${state.metric === 'bps' ? 'bit' : 'packet'} rate: ${view.talkers.filter((r) => !r.other).slice(0, 3).map((r) => r.label).join(', ')}`}
+                  name="sources" height={barHeight(view.talkers)} option={view.options.sources}
+                  label={`Top source IPs by average ${shownRate === 'bps' ? 'bit' : 'packet'} rate: ${view.talkers.filter((r) => !r.other).slice(0, 3).map((r) => r.label).join(', ')}`}
                   onClick={(e) => { const r = view.talkers.filter((x) => !x.other)[e.dataIndex]; if (r?.key) addFilter('src_ip', r.key); }}
                 />
               </Panel>
               <Panel title="Top destination ports" note={<PortLinks rows={view.portRows} onPick={pick('dst_port')} />}>
                 <Chart
-                  name="ports" height={barHeight(view.portRows)} option={topBarsOption(view.portRows, state.metric, (r) => r.rate, false)}
+                  name="ports" height={barHeight(view.portRows)} option={view.options.ports}
                   label={`Top destination ports: ${view.portRows.filter((r) => !r.other).slice(0, 3).map((r) => r.label).join(', ')}`}
                   onClick={(e) => { const r = view.portRows.filter((x) => !x.other)[e.dataIndex]; if (r?.key) addFilter('dst_port', r.key); }}
                 />

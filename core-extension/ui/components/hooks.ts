@@ -32,8 +32,10 @@ export function useUrlState<S>(parse: (search: string) => S, serialize: (s: S) =
 
 export interface Request { path: string; params: URLSearchParams }
 
-export interface Queries<K extends string> {
+export interface Queries<K extends string, C> {
   data: Record<K, FlowResponse> | null;
+  /** what the caller said the data is for (the view state of the answered request set) */
+  context: C | null;
   error: ApiError | null;
   /** true while a request set is in flight (first load, a change, or a refresh) */
   loading: boolean;
@@ -46,26 +48,28 @@ export interface Queries<K extends string> {
 /**
  * Runs a view's requests together whenever they change, and again every
  * `refreshSeconds` after the previous answer (not on a fixed clock, so slow
- * answers never pile up), skipping refreshes while the tab is hidden.
+ * answers never pile up), skipping refreshes while the tab is hidden. The
+ * answer comes with the context it was asked for, so a view never reads new
+ * settings into old data while a change loads.
  */
-export function useQueries<K extends string>(requests: Record<K, Request> | null, refreshSeconds: number): Queries<K> {
-  const key = requests ? JSON.stringify(Object.entries(requests).map(([k, r]) => [k, `${(r as Request).path}?${(r as Request).params}`])) : '';
+export function useQueries<K extends string, C>(spec: { requests: Record<K, Request>; context: C } | null, refreshSeconds: number): Queries<K, C> {
+  const key = spec ? JSON.stringify(Object.entries(spec.requests).map(([k, r]) => [k, `${(r as Request).path}?${(r as Request).params}`])) : '';
   const [tick, setTick] = useState(0);
-  const [result, setResult] = useState<{ key: string; data: Record<K, FlowResponse> | null; error: ApiError | null; updatedAt: number | null }>({ key: '', data: null, error: null, updatedAt: null });
+  const [result, setResult] = useState<{ key: string; data: Record<K, FlowResponse> | null; context: C | null; error: ApiError | null; updatedAt: number | null }>({ key: '', data: null, context: null, error: null, updatedAt: null });
   const [loading, setLoading] = useState(false);
-  const reqRef = useRef(requests);
-  reqRef.current = requests;
+  const specRef = useRef(spec);
+  specRef.current = spec;
 
   useEffect(() => {
-    const reqs = reqRef.current;
-    if (!reqs) return;
+    const current = specRef.current;
+    if (!current) return;
     const abort = new AbortController();
     setLoading(true);
-    const entries = Object.entries(reqs) as [K, Request][];
+    const entries = Object.entries(current.requests) as [K, Request][];
     Promise.all(entries.map(([, r]) => getFlows(r.path, r.params, abort.signal)))
       .then((answers) => {
         const data = Object.fromEntries(entries.map(([k], i) => [k, answers[i]])) as Record<K, FlowResponse>;
-        setResult({ key, data, error: null, updatedAt: Date.now() });
+        setResult({ key, data, context: current.context, error: null, updatedAt: Date.now() });
         setLoading(false);
       })
       .catch((err: unknown) => {
@@ -90,6 +94,7 @@ export function useQueries<K extends string>(requests: Record<K, Request> | null
 
   return {
     data: result.data,
+    context: result.context,
     error: result.key === key ? result.error : null,
     loading,
     stale: result.key !== key,
