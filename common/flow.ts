@@ -28,10 +28,16 @@ export function decodeBatch(bytes: Uint8Array): Batch {
   // records are plain objects with every field an own property.
   const records = msg.records.map((r) => {
     const out = {} as Record<string, unknown>;
-    for (const f of RECORD_FIELDS) out[f.name] = (r as unknown as Record<string, unknown>)[f.name];
+    for (const f of RECORD_FIELDS) out[f.name] = plainNumber((r as unknown as Record<string, unknown>)[f.name]);
     return out as FlowRecord;
   });
   return { records, collector_id: msg.collector_id };
+}
+
+// The generated module sets the prototype defaults of 64-bit fields when it
+// loads, before Long is switched off above, so an absent int64 reads as a Long.
+function plainNumber(v: unknown): unknown {
+  return typeof v === 'object' && v !== null && typeof (v as { toNumber?: unknown }).toNumber === 'function' ? (v as { toNumber(): number }).toNumber() : v;
 }
 
 const DEFAULTS = Object.fromEntries(RECORD_FIELDS.map((f) => [f.name, f.type === 'string' ? '' : 0])) as FlowRecord;
