@@ -1,7 +1,8 @@
 // The loop both writers share: pull messages from the writer's durable
 // consumer, decode them, hand a batch to the writer's sink, and ack only after
-// the sink says the batch is durable. Undecodable messages go to the dead-letter
-// subject with the reason and are acked, so one bad message never stalls a writer.
+// the sink says the batch is durable. Undecodable messages (and ones the
+// writer's `prepare` rejects) go to the dead-letter subject with the reason and
+// are acked, so one bad message never stalls a writer.
 import { headers, type JetStreamClient, type JsMsg } from 'nats';
 import { decodeBatch, type FlowRecord } from '../common/flow.js';
 import { DEAD_LETTER_PREFIX, STREAM } from '../common/stream.js';
@@ -9,19 +10,23 @@ import type { Logger } from '../common/log.js';
 import { Counter, type Registry } from '../common/metrics.js';
 
 /** The records of one stream message, with what a sink needs to deduplicate redeliveries. */
-export interface StreamMessage {
+export interface StreamMessage<P = undefined> {
   seq: number;
   /** True when JetStream delivered it before (a previous attempt may have stored it). */
   redelivered: boolean;
   records: FlowRecord[];
+  /** The checker that published the batch. */
+  collector_id?: string;
+  /** What PullOptions.prepare made of the message (absent without prepare). */
+  prepared?: P;
 }
 
-export interface Sink {
+export interface Sink<P = undefined> {
   /** Stores the batch durably, or throws; the messages are acked only when it resolves. */
-  write(messages: StreamMessage[]): Promise<void>;
+  write(messages: StreamMessage<P>[]): Promise<void>;
 }
 
-export interface PullOptions {
+export interface PullOptions<P = undefined> {
   durable: string;
   /** Records per sink write (the PRD's batch_size). */
   batchSize: number;
@@ -29,16 +34,27 @@ export interface PullOptions {
   maxWaitMs: number;
   /** Writer name, used in the dead-letter subject. */
   writer: string;
+  /**
+   * Turns a decoded message into what the sink stores (validating it on the
+   * way); throwing dead-letters the message with the error message as reason.
+   */
+  prepare?: (msg: StreamMessage) => P;
+  /**
+   * Tells JetStream this often that held messages are still being worked on,
+   * so a long write is not redelivered to another instance meanwhile. Keep it
+   * well below the consumer's ack_wait. Unset: no heartbeat.
+   */
+  heartbeatMs?: number;
 }
 
-export class PullLoop {
+export class PullLoop<P = undefined> {
   private running = false;
   private done: Promise<void> | undefined;
   private readonly received: Counter;
   private readonly deadLettered: Counter;
   private readonly writeErrors: Counter;
 
-  constructor(private readonly js: JetStreamClient, private readonly sink: Sink, private readonly opts: PullOptions, private readonly log: Logger, registry: Registry) {
+  constructor(private readonly js: JetStreamClient, private readonly sink: Sink<P>, private readonly opts: PullOptions<P>, private readonly log: Logger, registry: Registry) {
     this.received = new Counter({ name: 'netflow_writer_records_total', help: 'records pulled from the stream', registers: [registry] });
     this.deadLettered = new Counter({ name: 'netflow_writer_dead_letters_total', help: 'messages sent to the dead-letter subject', labelNames: ['reason'], registers: [registry] });
     this.writeErrors = new Counter({ name: 'netflow_writer_write_errors_total', help: 'failed sink writes (retried)', registers: [registry] });
@@ -60,9 +76,10 @@ export class PullLoop {
     let backoff = 500;
     while (this.running) {
       const pending: JsMsg[] = [];
-      const messages: StreamMessage[] = [];
+      const messages: StreamMessage<P>[] = [];
       let count = 0;
       const deadline = Date.now() + this.opts.maxWaitMs;
+      const heartbeat = this.opts.heartbeatMs ? setInterval(() => { for (const m of pending) m.working(); }, this.opts.heartbeatMs) : undefined;
       try {
         while (this.running && count < this.opts.batchSize && Date.now() < deadline) {
           const iter = await consumer.fetch({ max_messages: Math.min(256, Math.max(1, this.opts.batchSize - count)), expires: Math.max(1000, deadline - Date.now()) });
@@ -80,7 +97,7 @@ export class PullLoop {
         this.log.warn({ err: (err as Error).message }, 'fetch from stream failed; retrying');
         await sleep(backoff);
       }
-      if (!messages.length) continue;
+      if (!messages.length) { clearInterval(heartbeat); continue; }
       // Retry the write until it succeeds or we are stopped: the messages stay
       // unacked, so JetStream redelivers them to whoever pulls next if we die.
       for (;;) {
@@ -93,33 +110,47 @@ export class PullLoop {
           for (const m of pending) m.working();
           await sleep(backoff);
           backoff = Math.min(backoff * 2, 30_000);
-          if (!this.running) return;
+          if (!this.running) { clearInterval(heartbeat); return; }
         }
       }
+      clearInterval(heartbeat);
       backoff = 500;
       for (const m of pending) m.ack();
       this.received.inc(count);
     }
   }
 
-  private decode(m: JsMsg): StreamMessage | undefined {
+  private decode(m: JsMsg): StreamMessage<P> | undefined {
+    let msg: StreamMessage<P>;
     try {
-      const { records } = decodeBatch(m.data);
-      return { seq: m.seq, redelivered: m.redelivered, records };
+      const { records, collector_id } = decodeBatch(m.data);
+      msg = { seq: m.seq, redelivered: m.redelivered, records, collector_id };
     } catch (err) {
-      const reason = `not a FlowBatch: ${(err as Error).message}`;
-      const h = headers();
-      h.set('reason', reason);
-      h.set('stream-seq', String(m.seq));
-      h.set('writer', this.opts.writer);
-      this.js.publish(`${DEAD_LETTER_PREFIX}.${this.opts.writer}`, m.data, { headers: h }).then(
-        () => m.ack(),
-        (e) => { this.log.error({ err: (e as Error).message, seq: m.seq }, 'dead-letter publish failed; leaving message unacked'); },
-      );
-      this.deadLettered.inc({ reason: 'decode' });
-      this.log.warn({ seq: m.seq, reason }, 'dead-lettered a message');
+      this.deadLetter(m, 'decode', `not a FlowBatch: ${(err as Error).message}`);
       return undefined;
     }
+    if (!this.opts.prepare) return msg;
+    try {
+      msg.prepared = this.opts.prepare(msg as StreamMessage);
+      return msg;
+    } catch (err) {
+      this.deadLetter(m, 'invalid', (err as Error).message);
+      return undefined;
+    }
+  }
+
+  private deadLetter(m: JsMsg, kind: 'decode' | 'invalid', reason: string): void {
+    const h = headers();
+    // Header values are one line; a reason quoting a bad record must not break that.
+    h.set('reason', reason.replace(/[\r\n]+/g, ' ').slice(0, 1000));
+    h.set('stream-seq', String(m.seq));
+    h.set('writer', this.opts.writer);
+    this.js.publish(`${DEAD_LETTER_PREFIX}.${this.opts.writer}`, m.data, { headers: h }).then(
+      () => m.ack(),
+      (e) => { this.log.error({ err: (e as Error).message, seq: m.seq }, 'dead-letter publish failed; leaving message unacked'); },
+    );
+    this.deadLettered.inc({ reason: kind });
+    this.log.warn({ seq: m.seq, reason }, 'dead-lettered a message');
   }
 }
 
