@@ -5,7 +5,7 @@ import { request } from 'node:http';
 import type { FlowRecord } from '../../common/flow.js';
 import { createLogger } from '../../common/log.js';
 import { createRegistry } from '../../common/metrics.js';
-import { openEngine } from '../../consumers/clickhouse/engine.js';
+import { openEngine, type EngineConfig } from '../../consumers/clickhouse/engine.js';
 import { migrate } from '../../consumers/clickhouse/migrate.js';
 import { INGEST_TABLE, PAYLOAD_COLUMNS, tableRef, RAW, DATA_ONLY } from '../../consumers/clickhouse/schema.js';
 import { encodeMessage } from '../../consumers/clickhouse/rows.js';
@@ -39,13 +39,13 @@ export async function writeCold(dir: string, records: FlowRecord[], batch = 2000
 const DATABASE = 'netflow';
 
 /**
- * Inserts `records` into the hot tier in chDB at `dataDir` the way the writer
+ * Inserts `records` into the hot tier (chDB or a server) the way the writer
  * does: schema by the writer's migrations, rows through its ingest table (whose
  * materialized views fill the flows table and every rollup), columns filled as
  * the writer's row encoder makes them.
  */
-export async function writeHot(dataDir: string, records: FlowRecord[]): Promise<void> {
-  const engine = await openEngine({ clickhouse_url: '', clickhouse_data_dir: dataDir });
+export async function writeHot(engineCfg: EngineConfig, records: FlowRecord[]): Promise<void> {
+  const engine = await openEngine(engineCfg);
   try {
     await migrate(engine, DATABASE, 30 * 86_400_000, log);
     for (let i = 0; i < records.length; i += 5000) {
@@ -59,8 +59,8 @@ export async function writeHot(dataDir: string, records: FlowRecord[]): Promise<
 }
 
 /** Flow rows in the hot tier (marker rows excluded). */
-export async function hotCount(dataDir: string): Promise<number> {
-  const engine = await openEngine({ clickhouse_url: '', clickhouse_data_dir: dataDir });
+export async function hotCount(engineCfg: EngineConfig): Promise<number> {
+  const engine = await openEngine(engineCfg);
   try {
     const rows = await engine.query<{ n: string }>(`SELECT count() AS n FROM ${tableRef(DATABASE, RAW.name)} WHERE ${DATA_ONLY}`);
     return Number(rows[0]!.n);

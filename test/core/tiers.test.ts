@@ -9,7 +9,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/process.js';
 import { makeRecords } from './records.js';
-import { expected, type RefQuery } from './reference.js';
+import { expected } from './reference.js';
+import { shapes } from './shapes.js';
 import { call, coreConfig, startCore, writeCold, writeHot, hotCount, TOKEN, USER } from './fixtures.js';
 import type { CoreService } from '../../core-extension/service.js';
 
@@ -19,6 +20,7 @@ const NOW = Math.floor(Date.now() / 1000) * 1000;
 const START = Math.floor((NOW - 36 * HOUR) / 60_000) * 60_000 + 17_000;
 const END = NOW - 10 * 60_000 + 3_000;
 const records = makeRecords(12_000, NOW - 40 * HOUR, NOW - 60_000);
+const { SHAPES, url, want } = shapes(records, NOW, START, END);
 // The cold table of the stitching test lacks the newest 2 hours (its writer's batch is still open).
 const COLD_LAG = 2 * HOUR;
 
@@ -27,7 +29,7 @@ let core: CoreService;
 let stitched: CoreService;
 
 before(async () => {
-  await writeHot(dirs.ch.path, records);
+  await writeHot({ clickhouse_url: '', clickhouse_data_dir: dirs.ch.path }, records);
   await writeCold(dirs.ice.path, records);
   await writeCold(dirs.iceLagging.path, records.filter((r) => r.timestamp < NOW - COLD_LAG));
   mkdirSync(join(dirs.ui.path, 'historical'), { recursive: true });
@@ -46,31 +48,6 @@ after(async () => {
 });
 
 const get = (svc: CoreService, path: string) => call(svc.httpPort, 'GET', path, { token: TOKEN });
-
-interface Shape { name: string; params: string; ref: Partial<RefQuery> & Pick<RefQuery, 'groupBy'>; start?: number; end?: number }
-
-const SHAPES: Shape[] = [
-  { name: 'one total row', params: '', ref: { groupBy: [] } },
-  { name: 'top 5 source IPs with other', params: 'group_by=src_ip&limit=5', ref: { groupBy: ['src_ip'], limit: 5 } },
-  { name: 'top 5 destination ports by packets', params: 'group_by=dst_port&limit=5&metric=packets', ref: { groupBy: ['dst_port'], limit: 5, metric: 'packets' } },
-  { name: 'traffic over time, 1h buckets', params: 'group_by=time&interval=1h', ref: { groupBy: [], interval: 3600 } },
-  { name: 'top 2 protocols over time, 6h buckets, other per bucket', params: 'group_by=protocol,time&interval=6h&limit=2', ref: { groupBy: ['protocol'], interval: 21600, limit: 2 } },
-  { name: 'source x destination by flows', params: 'group_by=src_ip,dst_ip&limit=10&metric=flows', ref: { groupBy: ['src_ip', 'dst_ip'], limit: 10, metric: 'flows' } },
-  { name: 'IPv4 CIDR filter', params: 'group_by=dst_port&filter=src_ip=10.20.0.0/16', ref: { groupBy: ['dst_port'], filters: [['src_ip', ['10.20.0.0/16']]] } },
-  { name: 'IPv4 CIDR off an octet boundary', params: 'group_by=src_ip&filter=src_ip=10.20.0.0/22', ref: { groupBy: ['src_ip'], filters: [['src_ip', ['10.20.0.0/22']]] } },
-  { name: 'IPv6 CIDR on either side, protocol alternatives', params: 'group_by=src_ip&filter=ip=2001:db8::/32,protocol=tcp|udp', ref: { groupBy: ['src_ip'], filters: [['ip', ['2001:db8::/32']], ['protocol', ['tcp', 'udp']]] } },
-  { name: 'one IPv6 address over time', params: 'group_by=time&interval=2h&filter=dst_ip=2001:db8:0:1::53', ref: { groupBy: [], interval: 7200, filters: [['dst_ip', ['2001:db8:0:1::53']]] } },
-  { name: 'bits/s by exporter for ports 443 or 53 on either side', params: 'group_by=exporter&filter=port=443|53&metric=bps', ref: { groupBy: ['exporter'], filters: [['port', ['443', '53']]], metric: 'bps' } },
-  { name: 'monthly trend by protocol', params: 'group_by=time,protocol&interval=month&limit=3', ref: { groupBy: ['protocol'], interval: 'month', limit: 3 } },
-  { name: 'smallest destination AS first', params: 'group_by=dst_as&order=asc&limit=2', ref: { groupBy: ['dst_as'], order: 'asc', limit: 2 } },
-  { name: 'packets/s by output interface, ANDed filters from two parameters', params: 'group_by=output_if&filter=input_if=1|2&filter=src_as=0&metric=pps', ref: { groupBy: ['output_if'], filters: [['input_if', ['1', '2']], ['src_as', ['0']]], metric: 'pps' } },
-  { name: 'bits/s every 5 minutes over 3 hours', params: 'group_by=time&interval=5m&metric=bps', ref: { groupBy: [], interval: 300, metric: 'bps' }, start: NOW - 5 * HOUR + 7_000, end: NOW - 2 * HOUR },
-  { name: 'top talkers per minute within the minute rollup', params: 'group_by=src_ip,time&interval=1m&limit=3', ref: { groupBy: ['src_ip'], interval: 60, limit: 3 }, start: NOW - 3 * HOUR, end: NOW - 2 * HOUR },
-];
-
-const range = (s: Shape) => ({ startMs: s.start ?? START, endMs: s.end ?? END });
-const url = (tier: string, s: Shape) => `/api/netflow${tier}?start=${range(s).startMs}&end=${range(s).endMs}${s.params ? `&${s.params}` : ''}`;
-const want = (s: Shape) => expected(records, { filters: [], metric: 'bytes', ...s.ref, ...range(s) } as RefQuery);
 
 for (const shape of SHAPES) {
   test(`same answer from both tiers and from the records: ${shape.name}`, async () => {
@@ -166,7 +143,7 @@ test('injection strings in every parameter: 400 naming the parameter, both tiers
 });
 
 async function counts() {
-  const hot = await hotCount(dirs.ch.path);
+  const hot = await hotCount({ clickhouse_url: '', clickhouse_data_dir: dirs.ch.path });
   const cold = (await get(core, `/api/netflow/historical?start=${NOW - 30 * 24 * HOUR}&end=${NOW + HOUR}`)).json();
   return { hot, coldFlows: cold.results[0].flows, snapshot: cold.meta.snapshot_id };
 }
