@@ -212,3 +212,13 @@ test('queries run side by side: many at once all answer, each correctly', async 
   const replies = await Promise.all(shapes.flatMap((s) => [get(core, url('/realtime', s)), get(core, url('/historical', s))]));
   replies.forEach((r, i) => assert.deepEqual(r.json().results, want(shapes[Math.floor(i / 2)]!)));
 });
+
+test('the OpenAPI document describes every route and every query parameter the parser accepts', async () => {
+  const doc = (await get(core, '/api/netflow/openapi.json')).json();
+  assert.equal(doc.openapi, '3.0.3');
+  for (const p of ['/api/login', '/api/logout', '/api/session', '/api/netflow', '/api/netflow/realtime', '/api/netflow/historical', '/api/netflow/status', '/api/netflow/openapi.json', '/metrics']) assert.ok(doc.paths[p], p);
+  const names = doc.paths['/api/netflow'].get.parameters.map((p: { name: string }) => p.name).sort();
+  assert.deepEqual(names, ['as_of', 'end', 'filter', 'format', 'group_by', 'interval', 'limit', 'metric', 'order', 'start', 'time_range']);
+  // Every documented parameter is one the parser knows (an unknown one is refused as such).
+  for (const n of names) assert.doesNotMatch((await get(core, `/api/netflow?${n}=x`)).text, /unknown parameter/, n);
+});
