@@ -41,8 +41,13 @@ export interface HealthReport {
   templates: Record<string, number>;
   /** Estimated records (v5) or export packets (v9) lost, per "exporter/source_id". */
   sequence_gaps: Record<string, number>;
-  /** v9 data sets waiting for their template. */
+  /** Datagrams in which something was wrong (all or part dropped). */
+  packets_malformed: number;
+  /** v9 data sets waiting for their template; decoded when it came, expired, or refused for want of room. */
   pending: number;
+  pending_decoded: number;
+  pending_expired: number;
+  pending_dropped: number;
   udp: ListenerStats;
   queue: { depth: number; size: number; policy: DropPolicy; in_flight: number; in_flight_batches: number };
   /** Records handed to the publisher, and acknowledged by JetStream. */
@@ -70,7 +75,11 @@ export function buildHealth(i: HealthInputs): HealthReport {
     decode_errors: { ...d.errors },
     templates: { ...d.templates },
     sequence_gaps: gaps,
+    packets_malformed: d.packets_malformed,
     pending: d.pending,
+    pending_decoded: d.pending_decoded,
+    pending_expired: d.pending_expired,
+    pending_dropped: d.pending_dropped,
     udp: i.udp,
     queue: { depth: p.queued, size: i.queueSize, policy: i.dropPolicy, in_flight: p.in_flight, in_flight_batches: p.in_flight_batches },
     received: p.received,
@@ -119,7 +128,11 @@ export function registerHealthMetrics(registry: Registry, read: () => HealthRepo
   counter('netflow_checker_decode_errors_total', 'datagrams or sets that failed to decode, by kind', ['kind'], (r) => byKey('kind', r.decode_errors));
   gauge('netflow_checker_templates', 'v9 templates known, by exporter', ['exporter'], (r) => byKey('exporter', r.templates));
   counter('netflow_checker_sequence_gap_total', 'estimated records (v5) or packets (v9) lost before us, by exporter/source id', ['exporter_source'], (r) => byKey('exporter_source', r.sequence_gaps));
+  counter('netflow_checker_packets_malformed_total', 'export packets with something wrong (all or part dropped)', [], (r) => one(r.packets_malformed));
   gauge('netflow_checker_pending_sets', 'v9 data sets waiting for their template', [], (r) => one(r.pending));
+  counter('netflow_checker_pending_sets_total', 'v9 data sets that waited for their template, by outcome', ['outcome'], (r) => [
+    [{ outcome: 'decoded' }, r.pending_decoded], [{ outcome: 'expired' }, r.pending_expired], [{ outcome: 'dropped' }, r.pending_dropped],
+  ]);
   gauge('netflow_checker_queue_depth', 'records queued for JetStream', [], (r) => one(r.queue.depth));
   gauge('netflow_checker_queue_size', 'queue capacity in records', [], (r) => one(r.queue.size));
   gauge('netflow_checker_in_flight', 'records published and not yet acknowledged', [], (r) => one(r.queue.in_flight));
