@@ -72,6 +72,9 @@ const transpose: Transposer = (() => {
 })();
 
 export class ParquetWriter {
+  /** Calls run one at a time: they share the connection and its staging tables. */
+  private queue: Promise<unknown> = Promise.resolve();
+
   private constructor(private readonly instance: DuckDBInstance, private readonly con: DuckDBConnection, private readonly opts: ParquetOptions) {}
 
   static async open(opts: Partial<ParquetOptions> = {}): Promise<ParquetWriter> {
@@ -93,7 +96,17 @@ export class ParquetWriter {
    * file's location (absolute path or file:// URI). Returns the files with
    * their manifest statistics.
    */
-  async writeRecords(records: FlowRecord[], locate: (day: number) => string): Promise<DataFile[]> {
+  writeRecords(records: FlowRecord[], locate: (day: number) => string): Promise<DataFile[]> {
+    return this.serialized(() => this.writeStaged(records, locate));
+  }
+
+  private serialized<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(job, job);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeStaged(records: FlowRecord[], locate: (day: number) => string): Promise<DataFile[]> {
     await this.stage(records);
     try {
       const files: DataFile[] = [];
@@ -112,9 +125,9 @@ export class ParquetWriter {
    * Rewrites data files of one day into one file sorted by time (compaction);
    * the statistics are the merged statistics of the sources.
    */
-  async rewriteFiles(sources: DataFile[], location: string): Promise<DataFile> {
+  rewriteFiles(sources: DataFile[], location: string): Promise<DataFile> {
     const list = `[${sources.map((s) => sqlString(localPath(s.path))).join(', ')}]`;
-    return this.copy(`SELECT ${COLUMNS.map((c) => ident(c.name)).join(', ')} FROM read_parquet(${list})`, location, mergeStats(sources));
+    return this.serialized(() => this.copy(`SELECT ${COLUMNS.map((c) => ident(c.name)).join(', ')} FROM read_parquet(${list})`, location, mergeStats(sources)));
   }
 
   private async copy(select: string, location: string, stats: FileStats): Promise<DataFile> {
