@@ -3,6 +3,7 @@
 import protobuf from 'protobufjs/minimal.js';
 import { serviceradar } from '../proto/gen/flow.js';
 import { RECORD_FIELDS } from '../proto/gen/flow-fields.js';
+import { encodeFlowBatch } from '../proto/gen/flow-encode.js';
 
 // 64-bit fields as plain numbers: timestamps in ms and byte counters stay far below 2^53.
 protobuf.util.Long = undefined as never;
@@ -17,8 +18,9 @@ export { RECORD_FIELDS };
 
 export interface Batch { records: FlowRecord[]; collector_id: string }
 
+/** Canonical proto3 bytes (default-valued fields left out) from the encoder generated from the proto. */
 export function encodeBatch(batch: Batch): Uint8Array {
-  return FlowBatch.encode(batch).finish();
+  return encodeFlowBatch(batch);
 }
 
 /** Decodes a netflow.raw payload; throws on bytes that are not a FlowBatch. */

@@ -118,7 +118,10 @@ export function templateSource(fields: readonly TemplateField[]): { body: string
   const addr = (t4: number, t6: number) => family(has(t4) ? `ip4(b, p${t4})` : `''`, has(t6) ? `ip6(b, p${t6})` : `''`);
   const hop4 = first(F.IPV4_NEXT_HOP, F.BGP_IPV4_NEXT_HOP);
   const hop6 = first(F.IPV6_NEXT_HOP, F.BGP_IPV6_NEXT_HOP);
-  const hop = (t: number | undefined, fmt: string) => (t === undefined ? `''` : `${fmt}(b, p${t})`);
+  // 0.0.0.0 and :: mean "no next hop" (delivered locally, or unknown): the record says so with "".
+  const hop = (t: number | undefined, fmt: string) => (t === undefined ? `''`
+    : fmt === 'ip4' ? `((b[p${t}] | b[p${t} + 1] | b[p${t} + 2] | b[p${t} + 3]) === 0 ? '' : ip4(b, p${t}))`
+    : `(nonZero16(b, p${t}) ? ip6(b, p${t}) : '')`);
   const nextHop = !v4 && !v6 ? (hop4 !== undefined ? hop(hop4, 'ip4') : hop(hop6, 'ip6')) : family(hop(hop4, 'ip4'), hop(hop6, 'ip6'));
   const mask = (t4: number, t6: number) => family(num(t4), has(t6) ? `f${t6}` : num(t4));
   const ipVersion = v4 || v6 ? family('4', '6') : num(F.IP_PROTOCOL_VERSION);

@@ -4,9 +4,23 @@
 const OCTET: string[] = Array.from({ length: 256 }, (_, i) => String(i));
 const OCTET_DOT: string[] = OCTET.map((s) => s + '.');
 
+// Addresses repeat a lot in flow data. Keeping the text of recent ones saves building a string
+// per record and, more, the flattening the encoder does on each concatenated one. A fixed-size
+// direct-mapped table: constant memory, and a miss costs no more than having no cache.
+const SLOTS = 1 << 16;
+const slotKeys = new Int32Array(SLOTS);
+const slotText = new Array<string | undefined>(SLOTS).fill(undefined);
+
 /** Dotted quad of the 4 bytes at b[o]. */
 export function ip4(b: Uint8Array, o: number): string {
-  return OCTET_DOT[b[o]!]! + OCTET_DOT[b[o + 1]!]! + OCTET_DOT[b[o + 2]!]! + OCTET[b[o + 3]!]!;
+  const key = (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+  const slot = Math.imul(key, 0x9e3779b1) >>> 16;
+  let s = slotText[slot];
+  if (s !== undefined && slotKeys[slot] === key) return s;
+  s = OCTET_DOT[b[o]!]! + OCTET_DOT[b[o + 1]!]! + OCTET_DOT[b[o + 2]!]! + OCTET[b[o + 3]!]!;
+  slotKeys[slot] = key;
+  slotText[slot] = s;
+  return s;
 }
 
 /** True when any of the 16 bytes at b[o] is not zero. */
