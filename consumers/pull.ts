@@ -53,6 +53,7 @@ export class PullLoop<P = undefined> {
   private readonly received: Counter;
   private readonly deadLettered: Counter;
   private readonly writeErrors: Counter;
+  private fetching: { stop(): void } | undefined;
 
   constructor(private readonly js: JetStreamClient, private readonly sink: Sink<P>, private readonly opts: PullOptions<P>, private readonly log: Logger, registry: Registry) {
     this.received = new Counter({ name: 'netflow_writer_records_total', help: 'records pulled from the stream', registers: [registry] });
@@ -68,6 +69,8 @@ export class PullLoop<P = undefined> {
   /** Stops pulling; the batch in hand is written and acked first. */
   async stop(): Promise<void> {
     this.running = false;
+    // A fetch waits up to the batch window (minutes for the cold tier): end it now.
+    this.fetching?.stop();
     await this.done;
   }
 
@@ -83,6 +86,7 @@ export class PullLoop<P = undefined> {
       try {
         while (this.running && count < this.opts.batchSize && Date.now() < deadline) {
           const iter = await consumer.fetch({ max_messages: Math.min(256, Math.max(1, this.opts.batchSize - count)), expires: Math.max(1000, deadline - Date.now()) });
+          this.fetching = iter;
           for await (const m of iter) {
             const decoded = this.decode(m);
             if (!decoded) continue;

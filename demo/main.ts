@@ -26,7 +26,7 @@ import { hashPassword } from '../core-extension/api/auth.js';
 import { loadCoreConfig, type CoreConfig } from '../core-extension/config.js';
 import { CoreService } from '../core-extension/service.js';
 import { backfill } from './backfill.js';
-import { startLocalNats, type LocalNats } from './nats-server.js';
+import { reapOrphanNats, startLocalNats, type LocalNats } from './nats-server.js';
 import { replayCaptures } from './replay.js';
 import { SyntheticExporter } from './synthetic.js';
 
@@ -175,6 +175,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`${(err as Error).message}\n\n${USAGE}`);
     return 2;
   }
+  await reapOrphanNats(join(o.data, 'nats'));
   await checkPorts(o);
   mkdirSync(o.data, { recursive: true });
   const log = createLogger('demo');

@@ -2,7 +2,8 @@
 // a data folder, run as our child process. Production points nats_url at the
 // ServiceRadar NATS cluster instead; this only exists so one command works.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect } from 'nats';
 
 export interface LocalNats {
@@ -12,10 +13,14 @@ export interface LocalNats {
 
 export async function startLocalNats(opts: { host: string; port: number; dataDir: string; extraArgs?: string[]; binary?: string }): Promise<LocalNats> {
   mkdirSync(opts.dataDir, { recursive: true });
+  const pidFile = join(opts.dataDir, 'nats-server.pid');
+  await reapOrphanNats(opts.dataDir);
   const url = `nats://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`;
   let proc: ChildProcess;
   try {
-    proc = spawn(opts.binary ?? 'nats-server', ['-a', opts.host, '-p', String(opts.port), '-js', '-sd', opts.dataDir, ...(opts.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: Ctrl-C in the terminal must not stop the broker
+    // before the services that flush into it; we stop it last.
+    proc = spawn(opts.binary ?? 'nats-server', ['-a', opts.host, '-p', String(opts.port), '-js', '-sd', opts.dataDir, '-P', pidFile, ...(opts.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   } catch (err) {
     throw new Error(`cannot start nats-server: ${(err as Error).message}`);
   }
@@ -24,6 +29,10 @@ export async function startLocalNats(opts: { host: string; port: number; dataDir
   proc.stdout!.on('data', keep);
   proc.stderr!.on('data', keep);
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  // If our process dies without stopping it, do not leave an orphan broker holding the port.
+  const reap = () => { if (proc.exitCode === null) proc.kill('SIGKILL'); };
+  process.once('exit', reap);
+  exited.then(() => process.off('exit', reap));
   const spawnError = new Promise<never>((_, reject) => proc.once('error', (err) => reject(new Error(`cannot start nats-server: ${err.message} (is the nats-server package installed?)`))));
 
   const until = Date.now() + 20_000;
@@ -52,4 +61,25 @@ export async function startLocalNats(opts: { host: string; port: number; dataDir
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * A previous run killed with SIGKILL cannot stop its broker, which then holds
+ * the port and the data folder. Its pid file names it; stop it only if that
+ * process really is a nats-server on this data folder.
+ */
+export async function reapOrphanNats(dataDir: string): Promise<void> {
+  const pidFile = join(dataDir, 'nats-server.pid');
+  let pid: number;
+  try { pid = Number(readFileSync(pidFile, 'utf8').trim()); } catch { return; }
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  let cmdline: string;
+  try { cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '); } catch { return; }
+  if (!cmdline.includes('nats-server') || !cmdline.includes(dataDir)) return;
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100; i++) {
+    try { process.kill(pid, 0); } catch { return; }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  process.kill(pid, 'SIGKILL');
 }
