@@ -21,7 +21,7 @@ export function tsharkJson(pcap: string, port = 9991): TsharkPacket[] {
 export interface TsharkPacket { _source: { layers: Record<string, unknown> & { cflow?: Record<string, unknown>; ip?: Record<string, string>; ipv6?: Record<string, string> } } }
 
 /** One flow record as tshark shows it, with the header fields of its datagram. */
-export interface TsharkFlow { frame: number; exporter: string; header: Record<string, string>; fields: Record<string, string | Record<string, string>> }
+export interface TsharkFlow { frame: number; exporter: string; header: Record<string, unknown>; fields: Record<string, string | Record<string, string>> }
 
 /** Every "Flow N" tshark decoded, in capture order. */
 export function tsharkFlows(packets: TsharkPacket[]): TsharkFlow[] {
@@ -31,11 +31,10 @@ export function tsharkFlows(packets: TsharkPacket[]): TsharkFlow[] {
     const cflow = layers.cflow;
     if (!cflow) return;
     const exporter = layers.ip?.['ip.src'] ?? layers.ipv6?.['ipv6.src'] ?? '';
-    const header = Object.fromEntries(Object.entries(cflow).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
     for (const [k, set] of Object.entries(cflow)) {
       if (!k.startsWith('FlowSet') || typeof set !== 'object' || set === null) continue;
       for (const [fk, flow] of Object.entries(set as Record<string, unknown>)) {
-        if (/^Flow \d+$/.test(fk)) flows.push({ frame: i + 1, exporter, header, fields: flow as TsharkFlow['fields'] });
+        if (/^Flow \d+$/.test(fk)) flows.push({ frame: i + 1, exporter, header: cflow, fields: flow as TsharkFlow['fields'] });
       }
     }
   });
