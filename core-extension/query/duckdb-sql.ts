@@ -32,18 +32,24 @@ class Params {
 
 const col = (d: Dimension) => `"${d}"`;
 
+/** Planned files: those wholly inside the range need no time filter, those on its edges do. */
+export interface FileSplit { inside: string[]; edge: string[] }
+
 /**
- * SELECT keys [, bucket], sums FROM read_parquet($1) WHERE range AND filters
- * GROUP BY ... [ORDER BY rank, keys LIMIT n]. `files` must be non-empty.
+ * SELECT keys [, bucket], sums FROM the files WHERE filters GROUP BY ...
+ * [ORDER BY rank, keys LIMIT n]. At least one file must be given.
  */
-export function duckdbAggregate(agg: Aggregate, files: string[]): { sql: string; params: DuckParam[] } {
+export function duckdbAggregate(agg: Aggregate, files: FileSplit): { sql: string; params: DuckParam[] } {
   const p = new Params();
-  const source = `read_parquet(${p.add(files)})`;
-  const where = [
-    `"timestamp" >= make_timestamptz(${p.add(BigInt(agg.startMs) * 1000n)}::BIGINT)`,
-    `"timestamp" < make_timestamptz(${p.add(BigInt(agg.endMs) * 1000n)}::BIGINT)`,
-    ...agg.filters.map((t) => termSql(t, p)),
-  ];
+  const reads: string[] = [];
+  if (files.inside.length) reads.push(`SELECT * FROM read_parquet(${p.add(files.inside)})`);
+  if (files.edge.length) {
+    reads.push(`SELECT * FROM read_parquet(${p.add(files.edge)}) WHERE "timestamp" >= make_timestamptz(${p.add(BigInt(agg.startMs) * 1000n)}::BIGINT)`
+      + ` AND "timestamp" < make_timestamptz(${p.add(BigInt(agg.endMs) * 1000n)}::BIGINT)`);
+  }
+  if (!reads.length) throw new Error('duckdbAggregate needs at least one file');
+  const source = reads.length === 1 ? `(${reads[0]})` : `(${reads.join(' UNION ALL ')})`;
+  const where = agg.filters.map((t) => termSql(t, p));
   if (agg.only) where.push(onlySql(agg.keys, agg.only, p));
   const select = agg.keys.map((d, i) => `${col(d)} AS k${i}`);
   const group = agg.keys.map((_, i) => `k${i}`);
@@ -55,7 +61,7 @@ export function duckdbAggregate(agg: Aggregate, files: string[]): { sql: string;
   }
   // A sampling rate of 0 means the exporter did not say: count the record once.
   select.push('sum("bytes" * greatest("sampling_rate", 1)) AS bytes', 'sum("packets" * greatest("sampling_rate", 1)) AS packets', 'count(*) AS flows');
-  let sql = `SELECT ${select.join(', ')} FROM ${source} WHERE ${where.join(' AND ')}`;
+  let sql = `SELECT ${select.join(', ')} FROM ${source}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
   if (group.length) sql += ` GROUP BY ${group.join(', ')}`;
   if (agg.top) {
     const dir = agg.top.order === 'desc' ? 'DESC' : 'ASC';

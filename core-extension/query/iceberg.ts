@@ -100,7 +100,10 @@ class SnapshotEngine implements AggregateEngine {
   async aggregate(agg: Aggregate, signal: AbortSignal): Promise<AggResult> {
     const files = await planFiles(this.snap, { fromMs: agg.startMs, toMs: agg.endMs });
     if (!files.length) return { rows: [], rowsRead: 0, tables: ['iceberg'] };
-    const { sql, params } = duckdbAggregate(agg, files.map((f) => f.localPath));
+    // Bounds are whole milliseconds rounded outwards, so "inside" is never wrong.
+    const split = { inside: [] as string[], edge: [] as string[] };
+    for (const f of files) (f.timestampMinMs >= agg.startMs && f.timestampMaxMs < agg.endMs ? split.inside : split.edge).push(f.localPath);
+    const { sql, params } = duckdbAggregate(agg, split);
     const raw = await this.duck.all(sql, params, signal);
     const rows = raw.map((r) => ({
       keys: agg.keys.map((d, i) => canonicalKey(d, r[`k${i}`])),

@@ -1,0 +1,143 @@
+// The PRD's dashboard queries against the standard dataset (bench/dataset.ts),
+// through the HTTP API of a core-extension running in this process, p50/p95
+// per query and tier; and, side by side, nfdump answering the same top-N
+// questions over the same 30 days stored as nfcapd files (its answers are
+// checked against ours, then timed).
+//
+//   npm run build && node dist/bench/query.js [--hot-rows N] [--cold-rows N] [--runs N] [--data DIR]
+//
+// The machine is shared and small (2 cores): the figures are indicative.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { hashToken } from '../core-extension/api/auth.js';
+import { loadCoreConfig } from '../core-extension/config.js';
+import { CoreService } from '../core-extension/service.js';
+import { createLogger } from '../common/log.js';
+import { buildDataset, DAY, type Dataset } from './dataset.js';
+
+const TOKEN = 'bench-token-0123456789abcdef0123456789';
+
+interface Query { tier: 'realtime' | 'historical'; name: string; params: string }
+
+function queries(d: Dataset, talker: string, coldTalker: string): Query[] {
+  const hot = `start=${d.endMs - 2 * DAY}&end=${d.endMs}`;
+  const cold = `start=${d.endMs - 30 * DAY}&end=${d.endMs}`;
+  return [
+    { tier: 'realtime', name: 'top 10 source IPs (2 days)', params: `${hot}&group_by=src_ip&limit=10` },
+    { tier: 'realtime', name: 'top 5 destination ports (2 days)', params: `${hot}&group_by=dst_port&limit=5` },
+    { tier: 'realtime', name: 'traffic over time, bits/s (2 days)', params: `${hot}&group_by=time&metric=bps` },
+    { tier: 'realtime', name: 'top talkers over time (last 1 h, 1 min)', params: `start=${d.endMs - 3_600_000}&end=${d.endMs}&group_by=src_ip,time&interval=1m&limit=5` },
+    { tier: 'realtime', name: "one IP's history (2 days)", params: `${hot}&group_by=time&filter=ip=${talker}` },
+    { tier: 'historical', name: 'top 10 source IPs (30 days)', params: `${cold}&group_by=src_ip&limit=10` },
+    { tier: 'historical', name: 'top 5 destination ports (30 days)', params: `${cold}&group_by=dst_port&limit=5` },
+    { tier: 'historical', name: 'traffic over time, bits/s (30 days)', params: `${cold}&group_by=time&metric=bps` },
+    { tier: 'historical', name: 'monthly trend by protocol (30 days)', params: `${cold}&group_by=time,protocol&interval=month&limit=5` },
+    { tier: 'historical', name: "one IP's history (30 days, daily)", params: `${cold}&group_by=time&interval=1d&filter=ip=${coldTalker}` },
+  ];
+}
+
+async function get(port: number, path: string): Promise<{ ms: number; body: any }> {
+  const t = performance.now();
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const body = await res.json();
+  if (res.status !== 200) throw new Error(`${path}: ${res.status} ${JSON.stringify(body)}`);
+  return { ms: performance.now() - t, body };
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+function nfdump(args: string[]): { ms: number; out: string } {
+  const t = performance.now();
+  const out = execFileSync('nfdump', args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  return { ms: performance.now() - t, out };
+}
+
+/** "ip,bytes" pairs of an nfdump -s ... -o csv statistic. */
+function nfdumpTop(out: string, keyColumn: string): { key: string; bytes: number }[] {
+  const lines = out.trim().split('\n').filter((l) => l && !l.startsWith('Summary') && !/^\s*$/.test(l));
+  const header = lines.findIndex((l) => l.startsWith('ts,'));
+  if (header < 0) return [];
+  const cols = lines[header]!.split(',');
+  const k = cols.indexOf(keyColumn), b = cols.indexOf('byt');
+  const rows: { key: string; bytes: number }[] = [];
+  for (const l of lines.slice(header + 1)) {
+    const v = l.split(',');
+    if (v.length !== cols.length) break;
+    rows.push({ key: v[k]!, bytes: Number(v[b]) });
+  }
+  return rows;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { 'hot-rows': { type: 'string' }, 'cold-rows': { type: 'string' }, runs: { type: 'string' }, data: { type: 'string' } } });
+  const hotRows = Number(values['hot-rows'] ?? 20_000_000);
+  const coldRows = Number(values['cold-rows'] ?? 60_000_000);
+  const runs = Number(values.runs ?? 20);
+  const root = values.data ?? join(fileURLToPath(import.meta.url), '..', '..', '..', '.cache', 'bench');
+  const say = (s: string) => console.error(`[bench] ${s}`);
+  say(`dataset: ${hotRows.toLocaleString()} hot rows (2 days), ${coldRows.toLocaleString()} cold rows (30 days) in ${root}`);
+  const d = await buildDataset(root, hotRows, coldRows, say);
+
+  const cfg = loadCoreConfig(undefined, {
+    netflow: { clickhouse_data_dir: d.hotDir, iceberg_path: d.coldDir, nats_url: '', query_timeout: 300_000 },
+    http: { listen_addr: '127.0.0.1:0' }, grpc: { listen_addr: '127.0.0.1:0' },
+    api_tokens: [{ name: 'bench', token_hash: hashToken(TOKEN) }],
+  } as never);
+  const core = new CoreService(cfg, createLogger('bench-core', 'warn'));
+  await core.start();
+  try {
+    const talker = (await get(core.httpPort, `/api/netflow/realtime?start=${d.endMs - 2 * DAY}&end=${d.endMs}&group_by=src_ip&limit=1`)).body.results[0].src_ip as string;
+    const coldTop = (await get(core.httpPort, `/api/netflow/historical?start=${d.endMs - 30 * DAY}&end=${d.endMs}&group_by=src_ip&limit=10`)).body.results as { src_ip: string; bytes: number }[];
+    const results: Record<string, unknown>[] = [];
+    for (const q of queries(d, talker, coldTop[0]!.src_ip)) {
+      const path = `/api/netflow/${q.tier}?${q.params}`;
+      const first = await get(core.httpPort, path);
+      const times: number[] = [];
+      for (let i = 0; i < runs; i++) times.push((await get(core.httpPort, path)).ms);
+      const row = { tier: q.tier, query: q.name, p50_ms: round(pct(times, 50)), p95_ms: round(pct(times, 95)), first_ms: round(first.ms), rows_read: first.body.meta.rows_read, tables: first.body.meta.tables.join(' ') };
+      results.push(row);
+      say(`${q.tier.padEnd(10)} ${q.name.padEnd(42)} p50 ${row.p50_ms} ms  p95 ${row.p95_ms} ms  (${row.rows_read.toLocaleString()} rows read, ${row.tables})`);
+    }
+
+    // nfdump over the same 30 days: the same questions, answers checked against ours first.
+    const window = `${nfTime(d.endMs - 30 * DAY)}-${nfTime(d.endMs - 1000)}`;
+    const base = ['-R', d.nfcapdDir, '-t', window, '-q'];
+    const nfQueries = [
+      { name: 'top 10 source IPs (30 days)', args: [...base, '-n', '10', '-s', 'srcip/bytes', '-o', 'csv'], ours: 'top 10 source IPs (30 days)' },
+      { name: 'top 5 destination ports (30 days)', args: [...base, '-n', '5', '-s', 'dstport/bytes', '-o', 'csv'], ours: 'top 5 destination ports (30 days)' },
+      { name: "one IP's traffic by protocol (30 days)", args: [...base, '-s', 'proto/bytes', '-o', 'csv', `ip ${coldTop[0]!.src_ip}`], ours: "one IP's history (30 days, daily)" },
+    ];
+    const top = nfdumpTop(nfdump(nfQueries[0]!.args).out, 'val');
+    const agree = top.length === 10 && top.every((r, i) => r.key === coldTop[i]!.src_ip && r.bytes === coldTop[i]!.bytes);
+    say(`nfdump's top 10 source IPs ${agree ? 'equal ours (addresses and bytes)' : `DIFFER from ours: ${JSON.stringify(top.slice(0, 3))} vs ${JSON.stringify(coldTop.slice(0, 3))}`}`);
+    const nf: Record<string, unknown>[] = [];
+    for (const q of nfQueries) {
+      const times = [1, 2, 3].map(() => nfdump(q.args).ms);
+      const ours = results.find((r) => r.query === q.ours)!;
+      const row = { query: q.name, nfdump_p50_ms: round(pct(times, 50)), ours_p50_ms: ours.p50_ms, ratio: round(pct(times, 50) / (ours.p50_ms as number)) };
+      nf.push(row);
+      say(`nfdump     ${q.name.padEnd(42)} ${row.nfdump_p50_ms} ms  vs ours ${row.ours_p50_ms} ms: ${row.ratio}x`);
+    }
+    console.log(JSON.stringify({ hot_rows: hotRows, cold_rows: coldRows, runs, results, nfdump: nf, nfdump_agrees: agree }, null, 2));
+  } finally {
+    await core.stop();
+  }
+}
+
+function nfTime(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  // nfdump reads -t in the local time zone.
+  return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())}.${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+const round = (x: number) => Math.round(x * 10) / 10;
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main(process.argv.slice(2)).catch((err) => { console.error(`bench: ${(err as Error).message}`); process.exitCode = 1; });
+}
