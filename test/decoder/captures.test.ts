@@ -13,7 +13,7 @@ import type { FlowRecord } from '../../common/flow.js';
 import { NetFlowDecoder } from '../../checker/decoder/index.js';
 import { PcapReader } from '../../checker/pcap.js';
 import { tempDir } from '../helpers/process.js';
-import { CAPTURES, tsharkFlows, tsharkJson, type TsharkFlow } from './captures.js';
+import { CAPTURES, expectedRecord, tsharkFlows, tsharkJson, tsharkSamplers, type TsharkFlow } from './reference.js';
 
 const run = promisify(execFile);
 const CLI = join(fileURLToPath(import.meta.url), '..', '..', '..', 'cli.js');
@@ -25,40 +25,11 @@ function decodeCapture(pcap: string): { records: FlowRecord[]; decoder: NetFlowD
   return { records, decoder };
 }
 
-/** "328866.242000000" (seconds, as tshark prints uptimes) -> 328866242 ms, without floating point. */
-function secondsToMs(s: string): number {
-  const [whole, frac = ''] = s.split('.');
-  return Number(whole) * 1000 + Number((frac + '000').slice(0, 3));
-}
-
 const str = (f: TsharkFlow, k: string) => {
   const v = f.fields[k];
   assert.equal(typeof v, 'string', `tshark gives ${k} for frame ${f.frame}`);
   return v as string;
 };
-
-/** What tshark's fields say the record must be, computed from them here. */
-function expected(f: TsharkFlow): Partial<FlowRecord> {
-  const times = f.fields['cflow.timedelta_tree'] as Record<string, string>;
-  const unixMs = Number((f.header['cflow.timestamp_tree'] as Record<string, string>)['cflow.unix_secs']) * 1000;
-  const uptime = secondsToMs(f.header['cflow.sysuptime'] as string);
-  const e: Partial<FlowRecord> = {
-    src_ip: str(f, 'cflow.srcaddr'), dst_ip: str(f, 'cflow.dstaddr'),
-    src_port: Number(str(f, 'cflow.srcport')), dst_port: Number(str(f, 'cflow.dstport')), protocol: Number(str(f, 'cflow.protocol')),
-    bytes: Number(str(f, 'cflow.octets')), packets: Number(str(f, 'cflow.packets')),
-    input_if: Number(str(f, 'cflow.inputint')), output_if: Number(str(f, 'cflow.outputint')),
-    tos: parseInt(str(f, 'cflow.tos'), 16), tcp_flags: parseInt(str(f, 'cflow.tcpflags'), 16),
-    // Absolute times: export time minus how long before the export the flow ended / started.
-    timestamp: unixMs - (uptime - secondsToMs(times['cflow.timeend']!)),
-    flow_start: unixMs - (uptime - secondsToMs(times['cflow.timestart']!)),
-    exporter: f.exporter, source_id: Number(f.header['cflow.source_id']), ip_version: 4, flow_version: 9, sampling_rate: 1,
-  };
-  if (f.fields['cflow.srcmask'] !== undefined) { e.src_mask = Number(str(f, 'cflow.srcmask')); e.dst_mask = Number(str(f, 'cflow.dstmask')); }
-  if (f.fields['cflow.srcas'] !== undefined) { e.src_as = Number(str(f, 'cflow.srcas')); e.dst_as = Number(str(f, 'cflow.dstas')); }
-  // The decoder reports "no next hop" (0.0.0.0) as "".
-  if (f.fields['cflow.bgpnexthop'] !== undefined) e.next_hop = str(f, 'cflow.bgpnexthop') === '0.0.0.0' ? '' : str(f, 'cflow.bgpnexthop');
-  return e;
-}
 
 for (const c of CAPTURES) {
   test(`${c.name}: every record equals tshark's decode, field by field`, () => {
@@ -66,10 +37,11 @@ for (const c of CAPTURES) {
     const { records, decoder } = decodeCapture(c.pcap);
     assert.ok(flows.length > 30, `tshark decoded ${flows.length} flows`);
     assert.equal(records.length, flows.length);
+    const samplers = tsharkSamplers(flows);
     flows.forEach((f, i) => {
-      const want = expected(f);
-      const got = Object.fromEntries(Object.keys(want).map((k) => [k, records[i]![k as keyof FlowRecord]]));
-      assert.deepEqual(got, want, `record ${i} (frame ${f.frame})`);
+      const { time_received, ...got } = records[i]!;
+      assert.deepEqual(got, expectedRecord(f, samplers), `record ${i} (frame ${f.frame})`);
+      assert.equal(time_received, f.receivedMs);
     });
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     assert.equal(sum(records.map((r) => r.bytes)), sum(flows.map((f) => Number(str(f, 'cflow.octets')))));
@@ -77,6 +49,29 @@ for (const c of CAPTURES) {
     const s = decoder.stats();
     assert.equal(s.packets_malformed, 0);
     assert.equal(s.pending, 0);
+  });
+
+  test(`${c.name}: estimated loss is the sequence numbers never seen after the first datagram`, () => {
+    const seqs = new Map<string, number[]>();
+    for (const p of tsharkJson(c.pcap)) {
+      const cf = p._source.layers.cflow as Record<string, string>;
+      const k = `${p._source.layers.ip!['ip.src']}/${cf['cflow.source_id']}`;
+      seqs.set(k, [...(seqs.get(k) ?? []), Number(cf['cflow.sequence'])]);
+    }
+    const { decoder } = decodeCapture(c.pcap);
+    const gaps = decoder.stats().sequenceGaps;
+    assert.equal(gaps.length, seqs.size);
+    for (const [k, list] of seqs) {
+      // Datagrams reorder in these captures: count the numbers between the first one and the
+      // highest one that never arrived.
+      const seen = new Set(list);
+      let missing = 0;
+      for (let n = list[0]! + 1; n <= Math.max(...list); n++) if (!seen.has(n)) missing++;
+      const g = gaps.find((x) => `${x.exporter}/${x.sourceId}` === k)!;
+      assert.equal(g.lost, missing, k);
+      assert.equal(g.packets, list.length);
+      assert.equal(g.resets, 0);
+    }
   });
 
   test(`${c.name}: per-key sums equal nfacctd's output`, () => {

@@ -9,7 +9,7 @@ import { serviceradar } from '../../proto/gen/flow.js';
 import { NetFlowDecoder } from '../../checker/decoder/index.js';
 import { PcapReader } from '../../checker/pcap.js';
 import { V9Exporter, type ExportFlow } from '../../demo/exporter/packets.js';
-import { CAPTURES } from './captures.js';
+import { CAPTURES } from './reference.js';
 
 function reference(records: FlowRecord[], collector_id: string): Uint8Array {
   const canonical = records.map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== 0 && v !== '')));
