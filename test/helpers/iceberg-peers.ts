@@ -30,6 +30,7 @@ export interface PyicebergView extends ReaderView {
   format_version: number;
   snapshot_id: number | null;
   snapshot_ids: number[];
+  summaries: ({ operation: string } & Record<string, string>)[];
   operation: string | null;
   metadata_location: string;
   files: string[];

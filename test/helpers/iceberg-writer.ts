@@ -12,7 +12,7 @@ import { spawnPeer, type Peer } from './process.js';
 
 export function writeConfig(dir: string, name: string, config: Record<string, unknown>): string {
   const path = join(dir, `${name}.json`);
-  writeFileSync(path, JSON.stringify({ metrics_listen_addr: '', batch_interval: '1s', ack_wait: '40s', ...config }, null, 2));
+  writeFileSync(path, JSON.stringify({ metrics_listen_addr: '', batch_interval: '1s', ack_wait: '8s', ...config }, null, 2));
   return path;
 }
 

@@ -68,6 +68,7 @@ def pyiceberg_view(spec):
     out["format_version"] = md.format_version
     out["snapshot_id"] = snap.snapshot_id if snap else None
     out["snapshot_ids"] = [s.snapshot_id for s in md.snapshots]
+    out["summaries"] = [{"operation": s.summary.operation.value, **s.summary.additional_properties} for s in md.snapshots]
     out["operation"] = snap.summary.operation.value if snap else None
     out["metadata_location"] = table.metadata_location
     files = list(scan.plan_files())
