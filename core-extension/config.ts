@@ -34,7 +34,7 @@ export interface CoreConfig {
     query_timeout: number;
     /** Queries run at once; more wait their turn (each still bounded by query_timeout). */
     max_concurrent_queries: number;
-    /** No new flow for this long while the stream has data = the pipeline is stalled (ms). */
+    /** A writer with messages waiting and none acknowledged for this long is stalled (ms). */
     stall_after: number;
   };
   http: {
@@ -92,7 +92,7 @@ export const coreSchema: Schema<CoreConfig> = {
     nats_url: { doc: 'NATS URL for the writers\' lag; empty = not reported', format: String, default: 'nats://localhost:4222' },
     query_timeout: { doc: 'time limit of one query ("30s")', format: 'duration-ms', default: 30_000 },
     max_concurrent_queries: { doc: 'queries run at once', format: 'positive-int', default: 8 },
-    stall_after: { doc: 'no new flow for this long = pipeline stalled ("5m")', format: 'duration-ms', default: 5 * 60_000 },
+    stall_after: { doc: 'a writer with messages waiting and none acknowledged for this long is stalled; keep it above the parquet-writer batch_interval ("15m")', format: 'duration-ms', default: 15 * 60_000 },
   },
   http: {
     listen_addr: { doc: 'HTTP API and UI address', format: 'host-port', default: ':8090' },
