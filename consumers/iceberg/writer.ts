@@ -9,22 +9,22 @@
 // or delivered to two instances (ack wait expired) is committed once. Files
 // of a commit that never happened are left unreferenced; retention's orphan
 // sweep deletes them.
+import { randomUUID } from 'node:crypto';
+import { access } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import type { StreamMessage, Sink } from '../pull.js';
 import type { Logger } from '../../common/log.js';
 import { Counter, Histogram, type Registry } from '../../common/metrics.js';
 import type { Catalog, LoadedTable } from './catalog.js';
 import { loadOrCreate } from './catalog.js';
 import { CommitStateUnknownError } from './catalog-rest.js';
-import { childLocation } from './io.js';
+import { childLocation, localPath } from './io.js';
 import { CommitConflictError, currentSnapshot, newSnapshotId } from './metadata.js';
 import type { DataFile, ManifestFile } from './manifest.js';
 import type { ParquetWriter } from './parquet.js';
 import { PARTITION_FIELD_NAME, dayText } from './schema.js';
 import * as seqset from './seqset.js';
 import { addedEntries, commitSnapshot, crashPoint, writeManifest } from './snapshot.js';
-import { randomUUID } from 'node:crypto';
-import { access } from 'node:fs/promises';
-import { localPath } from './io.js';
 
 export interface WriterDeps {
   catalog: Catalog;
@@ -87,6 +87,7 @@ export class IcebergWriter implements Sink {
           removed: [],
           extra: {
             'serviceradar.source': this.deps.source,
+            'serviceradar.writer': WRITER_ID,
             [seqset.SUMMARY_BATCH]: seqset.formatRanges(seqset.toRanges(prepared.seqs)),
             ...seqset.toSummary(next),
           },
@@ -146,5 +147,8 @@ async function allExist(files: DataFile[]): Promise<boolean> {
     return false;
   }
 }
+
+/** Which instance made a commit (host:pid), for operators reading snapshot history. */
+const WRITER_ID = `${hostname()}:${process.pid}`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
