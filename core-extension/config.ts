@@ -39,7 +39,7 @@ export interface CoreConfig {
   };
   http: {
     listen_addr: string;
-    /** The web UI's static export; empty = no UI. */
+    /** The web UI's static export; empty = the one shipped beside the code. */
     ui_dir: string;
     /** Lifetime of a login session (ms). */
     session_ttl: number;
@@ -96,7 +96,7 @@ export const coreSchema: Schema<CoreConfig> = {
   },
   http: {
     listen_addr: { doc: 'HTTP API and UI address', format: 'host-port', default: ':8090' },
-    ui_dir: { doc: 'the web UI static export folder; empty = none', format: String, default: '' },
+    ui_dir: { doc: 'the web UI static export folder; empty = the one shipped with this package (core-extension/ui/out)', format: String, default: '' },
     session_ttl: { doc: 'login session lifetime ("12h")', format: 'duration-ms', default: 12 * 3_600_000 },
     secure_cookies: { doc: 'mark the session cookie Secure', format: Boolean, default: false },
   },

@@ -2,7 +2,10 @@
 // shared engine module, DuckDB over the Iceberg table), the planner, the HTTP
 // API with the UI, and the poller's gRPC check. The demo composes it with the
 // writers in one process (sharing chDB's session); packages run it alone.
+import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { JetStreamManager } from 'nats';
 import { openEngine, type ClickHouseEngine } from '../consumers/clickhouse/engine.js';
 import { openCatalog } from '../consumers/iceberg/catalog.js';
@@ -20,6 +23,9 @@ import { PipelineStatus } from './grpc/status.js';
 import { ClickHouseTier } from './query/clickhouse.js';
 import { DuckDb, IcebergTier } from './query/iceberg.js';
 import { Planner } from './query/planner.js';
+
+/** The UI's static export in the source tree or package: <root>/core-extension/ui/out. */
+const BUNDLED_UI = fileURLToPath(new URL('../../core-extension/ui/out/', import.meta.url));
 
 /** Flows that arrive this long after newer ones were committed still count: see IcebergTier. */
 const STITCH_MARGIN_MS = 60_000;
@@ -64,13 +70,21 @@ export class CoreService implements Service {
     const auth = new Auth(this.cfg.users, this.cfg.api_tokens, this.cfg.http.session_ttl);
     if (!this.cfg.users.length && !this.cfg.api_tokens.length) this.log.warn('no users or api_tokens configured: every /api/netflow request will get 401');
     this.http = createHttpServer({
-      auth, registry: this.registry, log: this.log, secureCookies: this.cfg.http.secure_cookies, uiDir: this.cfg.http.ui_dir || undefined,
+      auth, registry: this.registry, log: this.log, secureCookies: this.cfg.http.secure_cookies, uiDir: this.uiDir(),
       backend: { query: (q) => planner.run(q), status: async () => (await status.get()).message },
     });
     this.httpPort = await listen(this.http, this.cfg.http.listen_addr);
     this.grpc = await startPollerServer({ listen: this.cfg.grpc.listen_addr, security: this.cfg.security, serviceName: this.cfg.grpc.service_name, status, log: this.log });
     this.grpcPort = this.grpc.port;
     this.log.info({ http: this.cfg.http.listen_addr, http_port: this.httpPort, grpc_port: this.grpcPort, clickhouse: this.ch.kind, clickhouse_version: this.ch.version, iceberg: this.catalog.describe }, 'core-extension listening');
+  }
+
+  /** The configured UI folder, or the export built beside this code; undefined (no UI) when absent. */
+  private uiDir(): string | undefined {
+    const dir = this.cfg.http.ui_dir || BUNDLED_UI;
+    if (existsSync(join(dir, 'index.html'))) return dir;
+    this.log.warn({ ui_dir: dir }, 'no web UI there (build it with npm run build:ui); serving the API only');
+    return undefined;
   }
 
   async stop(): Promise<void> {

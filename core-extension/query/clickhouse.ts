@@ -7,6 +7,9 @@ import { IP_DIMENSIONS, type AggResult, type Aggregate, type AggregateEngine } f
 import { choosePieces, clickhouseAggregate, neededDimensions, type ChTable } from './clickhouse-sql.js';
 import { hotTables } from './clickhouse-tables.js';
 
+/** UNKNOWN_TABLE (60) and UNKNOWN_DATABASE (81), as every version words them. */
+const NOT_CREATED_YET = /Code: (60|81)\b/;
+
 export class ClickHouseTier implements AggregateEngine {
   private readonly tables: ChTable[];
 
@@ -17,7 +20,14 @@ export class ClickHouseTier implements AggregateEngine {
   async aggregate(agg: Aggregate, signal: AbortSignal): Promise<AggResult> {
     const pieces = choosePieces(this.tables, neededDimensions(agg), agg);
     const sql = clickhouseAggregate(agg, pieces);
-    const res = await this.engine.select<Record<string, string | number>>(sql, { signal });
+    let res;
+    try {
+      res = await this.engine.select<Record<string, string | number>>(sql, { signal });
+    } catch (err) {
+      // Before the writer's first start there are no tables yet: no flows, not an outage.
+      if (NOT_CREATED_YET.test((err as Error).message)) return { rows: [], rowsRead: 0, tables: [] };
+      throw err;
+    }
     const rows = res.rows.map((r) => ({
       keys: agg.keys.map((d, i) => (IP_DIMENSIONS.has(d) ? hexToIp(String(r[`k${i}`])) : Number(r[`k${i}`]))),
       ...(agg.interval ? { bucket: Number(r.bucket) * 1000 } : {}),
