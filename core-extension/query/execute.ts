@@ -11,6 +11,9 @@ import {
 /** An engine answering [startMs, endMs) of the query's range. */
 export interface Part { engine: AggregateEngine; startMs: number; endMs: number; name: string }
 
+/** Groups per `only` list sent to an engine at once. */
+const ONLY_SLICE = 500;
+
 export type ResultRow = Record<string, string | number | boolean | null>;
 
 export interface Execution {
@@ -108,14 +111,23 @@ class Executor {
     return this.ranked(mergeRows([[...mainSums.values()], small])).slice(0, n);
   }
 
-  /** Runs an aggregate on a part, clipped to its range; undefined when they do not overlap. */
+  /**
+   * Runs an aggregate on a part, clipped to its range; undefined when they do
+   * not overlap. A long list of groups is sent in slices (SQL text has limits);
+   * the slices' groups are disjoint, so their rows just add up.
+   */
   private run(p: Part, agg: Aggregate): Promise<AggResult> | undefined {
     const startMs = Math.max(agg.startMs, p.startMs), endMs = Math.min(agg.endMs, p.endMs);
     if (endMs <= startMs) return undefined;
-    return p.engine.aggregate({ ...agg, startMs, endMs }, this.signal).then((res) => {
-      this.rowsRead += res.rowsRead;
-      for (const t of res.tables) this.tables.add(t);
-      return res;
+    const slices = agg.only && agg.only.length > ONLY_SLICE
+      ? Array.from({ length: Math.ceil(agg.only.length / ONLY_SLICE) }, (_, i) => agg.only!.slice(i * ONLY_SLICE, (i + 1) * ONLY_SLICE))
+      : [agg.only];
+    return Promise.all(slices.map((only) => p.engine.aggregate({ ...agg, startMs, endMs, ...(only ? { only } : {}) }, this.signal))).then((results) => {
+      for (const res of results) {
+        this.rowsRead += res.rowsRead;
+        for (const t of res.tables) this.tables.add(t);
+      }
+      return { rows: results.flatMap((r) => r.rows), rowsRead: 0, tables: [] };
     });
   }
 

@@ -38,22 +38,27 @@ export function HistoricalView() {
 
   const update = (patch: Partial<HistoricalState>) => state && setState({ ...state, ...patch });
 
-  const view = useMemo(() => {
-    if (!q.data || !q.context || !state) return null;
+  // The data changes with the answer only; the spike rule also with k, which applies at once.
+  const data = useMemo(() => {
+    if (!q.data || !q.context) return null;
     const { daily, table } = q.data;
-    // The metric and table dimension the data was asked with; the spike rule's k applies at once.
+    // The metric and table dimension the data was asked with, not a change still loading.
     const { metric, table: dimension } = q.context;
     const ts = buildTimeSeries(daily.results, daily.meta, metric, 'protocol');
     const dayTotals = stackTotals(ts);
-    const rule = spikeRule(dayTotals, state.k);
-    const spikes = findSpikes(dayTotals, rule);
     const months = monthly(ts, Date.parse(daily.meta.start), Date.parse(daily.meta.end));
     const rows = buildTable(table.results, dimension, null);
     const total = dayTotals.reduce((a, b) => a + b, 0);
     const tableTotalFlows = rows.reduce((a, r) => a + r.flows, 0);
-    const options = { daily: dailyOption(ts, dayTotals, spikes, rule.threshold, metric), monthly: monthlyOption(months, metric) };
-    return { ts, metric, dimension, dayTotals, rule, spikes, months, rows, total, tableTotalFlows, options, answers: [daily, table] };
-  }, [q.data, q.context, state]);
+    return { ts, metric, dimension, dayTotals, months, rows, total, tableTotalFlows, monthlyOption: monthlyOption(months, metric), answers: [daily, table] };
+  }, [q.data, q.context]);
+  const k = state?.k ?? 3;
+  const view = useMemo(() => {
+    if (!data) return null;
+    const rule = spikeRule(data.dayTotals, k);
+    const spikes = findSpikes(data.dayTotals, rule);
+    return { ...data, rule, spikes, options: { daily: dailyOption(data.ts, data.dayTotals, spikes, rule.threshold, data.metric), monthly: data.monthlyOption } };
+  }, [data, k]);
 
   if (!state) return <Shell view="historical" carry=""><main id="main" className="content"><Skeleton height={320} /></main></Shell>;
 

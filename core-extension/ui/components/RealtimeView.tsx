@@ -37,10 +37,12 @@ export function RealtimeView() {
   const update = (patch: Partial<RealtimeState>) => state && setState({ ...state, ...patch });
   const addFilter = (key: string, value: string) => state && setState({ ...state, filters: addFilterValue(state.filters, key, value) });
 
-  const view = useMemo(() => {
-    if (!q.data || !q.context || !state) return null;
+  // Data-derived values change with the answer only; the drawing options also
+  // with how it is drawn (chart type, time zone). A pending change redraws nothing.
+  const data = useMemo(() => {
+    if (!q.data || !q.context) return null;
     const { series, sources, ports } = q.data;
-    // What the data was asked with (metric, split) comes from its own context; how it is drawn, from now.
+    // What the data was asked with (metric, split) comes from its own context, not from a change still loading.
     const { metric: rate, split } = q.context;
     const ts = buildTimeSeries(series.results, series.meta, rate, split || null);
     const talkers = buildTable(sources.results, 'src_ip', rate);
@@ -48,14 +50,18 @@ export function RealtimeView() {
     const total = talkers.reduce((t, r) => ({ bytes: t.bytes + r.bytes, packets: t.packets + r.packets, flows: t.flows + r.flows, rate: t.rate + r.rate }), { bytes: 0, packets: 0, flows: 0, rate: 0 });
     const buckets = stackTotals(ts);
     const peak = Math.max(0, ...buckets);
-    const utc = state.tz === 'utc';
-    const options = {
-      traffic: trafficOption(ts, rate, state.chart, utc),
-      sources: topBarsOption(talkers.slice(0, BARS), rate, (r) => r.rate, true),
-      ports: topBarsOption(portRows, rate, (r) => r.rate, false),
-    };
-    return { ts, rate, split, talkers, portRows, total, peak, plotted: buckets.reduce((a, b) => a + b, 0), options, answers: [series, sources, ports] };
-  }, [q.data, q.context, state]);
+    return { ts, rate, split, talkers, portRows, total, peak, plotted: buckets.reduce((a, b) => a + b, 0), answers: [series, sources, ports] };
+  }, [q.data, q.context]);
+  const chartType = state?.chart ?? 'area';
+  const utcView = state?.tz === 'utc';
+  const view = useMemo(() => data && {
+    ...data,
+    options: {
+      traffic: trafficOption(data.ts, data.rate, chartType, utcView),
+      sources: topBarsOption(data.talkers.slice(0, BARS), data.rate, (r) => r.rate, true),
+      ports: topBarsOption(data.portRows, data.rate, (r) => r.rate, false),
+    },
+  }, [data, chartType, utcView]);
 
   if (!state) return <Shell view="realtime" carry=""><main id="main" className="content"><Skeleton height={320} /></main></Shell>;
 

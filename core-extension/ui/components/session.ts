@@ -21,8 +21,15 @@ export function clearSession(): void { localStorage.removeItem(KEY); }
 
 export type LoginReason = 'expired' | 'required' | 'signed_out';
 
-/** Off to the login page, which brings the user back here afterwards. */
+let leaving = false;
+
+/**
+ * Off to the login page, which brings the user back here afterwards. Only
+ * the first call counts: a view's parallel requests all meet the same 401.
+ */
 export function goToLogin(reason: LoginReason): void {
+  if (leaving) return;
+  leaving = true;
   const next = location.pathname + location.search;
   clearSession();
   location.assign(`/login/?reason=${reason}&next=${encodeURIComponent(next)}`);
