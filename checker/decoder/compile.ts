@@ -163,7 +163,8 @@ export function templateSource(fields: readonly TemplateField[]): { body: string
   };
   // Every record has the same shape, in proto field order, whatever template made it.
   const literal = RECORD_FIELDS.map((f) => `${f.name}: ${values[f.name] ?? (f.type === 'string' ? `''` : '0')}`).join(',\n    ');
-  const endCheck = variable ? `x.next = ${base} + ${offset};\n  if (x.next > x.end) return null;\n  ` : '';
+  // Reads past the datagram give undefined, so a lying length makes NaN: the test is written to catch it too.
+  const endCheck = variable ? `x.next = ${base} + ${offset};\n  if (!(x.next <= x.end)) return null;\n  ` : '';
   const body = `return function read(b, o, x) {\n  var q = 0, n = 0;\n  ${lines.join('\n  ')}\n  ${endCheck}return {\n    ${literal}\n  };\n};`;
   return { body, fixedLength: variable ? 0 : offset, minLength };
 }

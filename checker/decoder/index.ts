@@ -281,7 +281,10 @@ export class NetFlowDecoder {
       // set was not written with this template (a stale or foreign definition).
       const rest = (end - start) % len;
       if (rest >= 4 && !allZero(b, end - rest, end)) return this.fail('template_mismatch');
-      for (const last = end - len; p <= last; p += len) out.push(r.read(b, p, x)!);
+      // Records of nothing but zeros at the end are padding too (some exporters pad beyond 3 bytes).
+      let stop = end - rest;
+      while (stop - len >= start && allZero(b, stop - len, stop)) stop -= len;
+      for (; p < stop; p += len) out.push(r.read(b, p, x)!);
       return;
     }
     x.end = end;

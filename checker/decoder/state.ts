@@ -36,6 +36,7 @@ export class SourceState {
   rate = 0;
   samplers: Map<number, number> | null = null;
   private bootMs = NaN;
+  private previousBootMs = NaN;
   private lastUptime = 0;
 
   constructor(version: number) {
@@ -46,19 +47,19 @@ export class SourceState {
   /**
    * Classifies a datagram by the boot time its header implies (export time - sysUptime).
    * A later boot time with a smaller uptime is a restart: templates learned before it are stale.
-   * An earlier boot time with a smaller uptime is a late datagram from before a restart.
-   * A boot time that moves without the uptime going back is the exporter's clock being set.
+   * The boot time of the incarnation before the last restart marks a late datagram from it.
+   * A boot time that moves without either is the exporter's clock being set.
    */
   clock(headerMs: number, uptime: number): Clock {
     const boot = headerMs - uptime;
-    const moved = boot - this.bootMs;
+    const near = (other: number) => { const d = boot - other; return Math.abs(d) <= CLOCK_SLACK_MS || Math.abs(d - UPTIME_WRAP_MS) <= CLOCK_SLACK_MS; };
     let verdict = Clock.Same;
-    if (Number.isNaN(moved) || Math.abs(moved) <= CLOCK_SLACK_MS || Math.abs(moved - UPTIME_WRAP_MS) <= CLOCK_SLACK_MS) {
-      verdict = Clock.Same;
-    } else if (uptime < this.lastUptime) {
-      if (moved < 0) return Clock.Stale;
+    if (Number.isNaN(this.bootMs) || near(this.bootMs)) verdict = Clock.Same;
+    else if (near(this.previousBootMs)) return Clock.Stale;
+    else if (boot > this.bootMs && uptime < this.lastUptime) {
       verdict = Clock.Restarted;
       this.restarts++;
+      this.previousBootMs = this.bootMs;
     }
     this.bootMs = boot;
     this.lastUptime = uptime;
