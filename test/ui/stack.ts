@@ -143,16 +143,16 @@ function run(cmd: string, args: string[]): Promise<void> {
   });
 }
 
-/** Waits until both tiers hold `bytes` in total over the last 7 days (hot: the last day). */
-export async function waitForTiers(stack: Stack, bytes: number, timeoutMs = 90_000): Promise<void> {
-  const total = async (path: string, range: string) => {
-    stack.assertRunning();
-    const r = await stack.api(path, `time_range=${range}`);
-    return r.results.reduce((s, row) => s + Number(row.bytes), 0);
-  };
+/** Waits until each route answers `bytes` in total for its parameters (the tiers have caught up). */
+export async function waitForBytes(stack: Stack, checks: readonly { path: string; params: string; bytes: number }[], timeoutMs = 90_000): Promise<void> {
   try {
-    await waitFor(`${bytes} bytes in the hot tier`, async () => (await total('/api/netflow/realtime', 'last_24h')) === bytes, timeoutMs, 250);
-    await waitFor(`${bytes} bytes in the cold tier`, async () => (await total('/api/netflow/historical', 'last_7d')) === bytes, timeoutMs, 250);
+    for (const c of checks) {
+      await waitFor(`${c.bytes} bytes from ${c.path}?${c.params}`, async () => {
+        stack.assertRunning();
+        const r = await stack.api(c.path, c.params);
+        return r.results.reduce((s, row) => s + Number(row.bytes), 0) === c.bytes;
+      }, timeoutMs, 250);
+    }
   } catch (err) {
     throw new Error(`${(err as Error).message}\n${await stack.logs()}`);
   }

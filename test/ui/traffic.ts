@@ -96,3 +96,24 @@ export function capture(convs: readonly Conversation[], startMs: number, spanMs:
   }
   return out;
 }
+
+/** The same conversations with every packet count scaled (a busier or quieter day). */
+export function scaled(convs: readonly Conversation[], factor: number): Conversation[] {
+  return convs.map((c) => ({ ...c, packets: Math.max(1, Math.round(c.packets * factor)) }));
+}
+
+export function totalBytes(convs: readonly Conversation[]): number {
+  return convs.reduce((s, c) => s + c.packets * c.ipLength, 0);
+}
+
+/**
+ * Past days for the historical view: days before today with their volume
+ * factor. One day carries six times the usual traffic: the spike the view
+ * must mark. The others stay within ±30 %, far under any k >= 2 threshold.
+ */
+export const HISTORY: readonly { daysAgo: number; factor: number }[] = [
+  { daysAgo: 12, factor: 1.2 }, { daysAgo: 11, factor: 0.9 }, { daysAgo: 10, factor: 1.1 }, { daysAgo: 9, factor: 1 },
+  { daysAgo: 8, factor: 0.8 }, { daysAgo: 7, factor: 1.3 }, { daysAgo: 6, factor: 1 }, { daysAgo: 5, factor: 6 },
+  { daysAgo: 4, factor: 1.1 }, { daysAgo: 3, factor: 0.9 }, { daysAgo: 2, factor: 1.2 }, { daysAgo: 1, factor: 1 },
+];
+export const SPIKE_DAYS_AGO = 5;
