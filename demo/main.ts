@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect } from 'nats';
+import { parseDuration } from '../common/config.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { createRegistry } from '../common/metrics.js';
 import { runUntilSignal, type Service } from '../common/service.js';
@@ -46,14 +47,17 @@ reuses the data folder.
   --grpc-port N         core-extension gRPC, the poller's check (default 50052)
   --checker-grpc-port N checker gRPC, the agent's check (default 50084)
   --nats-port N         the local nats-server (default 14222)
+  --traffic SOURCES     all (default), replay (the bundled router captures, once
+                        at start), synthetic (a v9 exporter of realistic traffic),
+                        or none (only what routers send)
   --rate N              synthetic flows per second at the daily peak (default 300)
   --backfill-days N     days of history to backfill once (default 30)
-  --no-traffic          no synthetic exporter and no capture replay
-  --no-backfill         no history`;
+  --no-backfill         no history
+  --cold-interval DUR   longest the cold tier batches before a commit (default 1m)`;
 
 interface DemoOptions {
   data: string; host: string; udpPort: number; httpPort: number; grpcPort: number; checkerGrpcPort: number;
-  natsPort: number; rate: number; backfillDays: number; traffic: boolean; history: boolean;
+  natsPort: number; rate: number; backfillDays: number; replay: boolean; synthetic: boolean; history: boolean; coldIntervalMs: number;
 }
 
 function parse(argv: string[]): DemoOptions | string {
@@ -62,7 +66,8 @@ function parse(argv: string[]): DemoOptions | string {
     options: {
       data: { type: 'string' }, host: { type: 'string' }, 'udp-port': { type: 'string' }, 'http-port': { type: 'string' },
       'grpc-port': { type: 'string' }, 'checker-grpc-port': { type: 'string' }, 'nats-port': { type: 'string' },
-      rate: { type: 'string' }, 'backfill-days': { type: 'string' }, 'no-traffic': { type: 'boolean' }, 'no-backfill': { type: 'boolean' },
+      rate: { type: 'string' }, 'backfill-days': { type: 'string' }, traffic: { type: 'string' }, 'no-backfill': { type: 'boolean' },
+      'cold-interval': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -72,6 +77,12 @@ function parse(argv: string[]): DemoOptions | string {
     if (!/^\d+$/.test(value) || Number(value) > max) throw new Error(`--${name}: must be a whole number from 0 to ${max}`);
     return Number(value);
   };
+  const traffic = values.traffic ?? 'all';
+  if (!['all', 'replay', 'synthetic', 'none'].includes(traffic)) throw new Error('--traffic: must be all, replay, synthetic or none');
+  let coldIntervalMs = 60_000;
+  if (values['cold-interval'] !== undefined) {
+    try { coldIntervalMs = parseDuration(values['cold-interval']); } catch (err) { throw new Error(`--cold-interval: ${(err as Error).message}`); }
+  }
   return {
     data: resolve(values.data ?? 'demo-data'),
     host: values.host ?? '127.0.0.1',
@@ -82,8 +93,10 @@ function parse(argv: string[]): DemoOptions | string {
     natsPort: int('nats-port', values['nats-port'], 14222, 65535),
     rate: int('rate', values.rate, 300, 1_000_000),
     backfillDays: int('backfill-days', values['backfill-days'], 30, 365),
-    traffic: !values['no-traffic'],
+    replay: traffic === 'all' || traffic === 'replay',
+    synthetic: traffic === 'all' || traffic === 'synthetic',
     history: !values['no-backfill'],
+    coldIntervalMs,
   };
 }
 
@@ -147,8 +160,8 @@ function trafficSources(o: DemoOptions, natsUrl: string, log: Logger): Service[]
       async stop() {},
     });
   }
-  if (o.traffic) {
-    const target = { host: o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host, port: o.udpPort };
+  const target = { host: o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host, port: o.udpPort };
+  if (o.replay) {
     const captures = join(ROOT, '..', 'shared', 'testdata', 'netflow');
     services.push({
       name: 'capture-replay',
@@ -160,8 +173,8 @@ function trafficSources(o: DemoOptions, natsUrl: string, log: Logger): Service[]
       },
       async stop() {},
     });
-    services.push(new SyntheticExporter({ target, source: '127.0.0.10', flowsPerSecond: o.rate }, log));
   }
+  if (o.synthetic) services.push(new SyntheticExporter({ target, source: '127.0.0.10', flowsPerSecond: o.rate }, log));
   return services;
 }
 
@@ -192,7 +205,7 @@ export async function run(argv: string[]): Promise<number> {
   const parquet = loadParquetWriterConfig(undefined, { overrides: {
     nats_url: natsUrl, output_path: icebergDir, metrics_listen_addr: '',
     // A minute, not the PRD's five, so a newcomer sees the cold tier fill while watching.
-    batch_size: 50_000, batch_interval: 60_000,
+    batch_size: 50_000, batch_interval: o.coldIntervalMs,
   } });
   const core = loadCoreConfig(undefined, {
     netflow: { clickhouse_data_dir: chDir, iceberg_path: icebergDir, nats_url: natsUrl } as CoreConfig['netflow'],
