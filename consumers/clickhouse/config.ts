@@ -74,7 +74,8 @@ function bounded(min: number, max: number) {
 export const writerSchema: Schema<ClickHouseWriterConfig> = {
   nats_url: { doc: 'NATS server(s), comma separated', format: natsUrl, default: 'nats://localhost:4222' },
   security: securitySchema({ role: 'clickhouse-writer', cert_file: 'netflow-clickhouse.pem', key_file: 'netflow-clickhouse-key.pem' }),
-  clickhouse_url: { doc: 'ClickHouse HTTP(S) URL (http://host:8123); empty = embedded chDB in clickhouse_data_dir', format: clickhouseUrl, default: '' },
+  // sensitive: a URL with credentials in it must not be echoed back in the error.
+  clickhouse_url: { doc: 'ClickHouse HTTP(S) URL (http://host:8123); empty = embedded chDB in clickhouse_data_dir', format: clickhouseUrl, default: '', sensitive: true },
   clickhouse_user: { doc: 'ClickHouse user', format: String, default: 'default' },
   clickhouse_password: { doc: 'ClickHouse password', format: String, default: '', sensitive: true },
   clickhouse_database: { doc: 'database of the flows tables (created if missing)', format: identifier, default: 'netflow' },
