@@ -12,15 +12,15 @@ import type { Page } from 'playwright-core';
 import type { FlowResponse } from '../../core-extension/ui/lib/api-types.js';
 import { launchChromium, type Browser } from './chromium.js';
 import { ROOT, startStack, waitForBytes, type Stack } from './stack.js';
-import { CONVERSATIONS, HISTORY, SPIKE_DAYS_AGO, scaled, totalBytes, totalsBySource, type Conversation } from './traffic.js';
+import { CONVERSATIONS, HISTORY, SPIKE_DAYS_AGO, scaled, spread, totalBytes, totalsBySource, type Conversation } from './traffic.js';
 
 const SHOTS = join(ROOT, 'test-output', 'screenshots');
 const DAY = 86_400_000;
 
 let stack: Stack;
 let browser: Browser;
-/** Everything sent in the last 10 minutes (the real-time view's data). */
-const now = CONVERSATIONS;
+/** Everything sent in the last 50 minutes (the real-time view's data): short flows over 48 minutes. */
+const now = spread(CONVERSATIONS, 32);
 /** Everything sent, by day: the history and today's traffic. */
 const sent: { startMs: number; convs: Conversation[] }[] = [];
 
@@ -29,12 +29,13 @@ before(async () => {
   stack = await startStack();
   const today = Math.floor(Date.now() / DAY) * DAY;
   for (const h of HISTORY) sent.push({ startMs: today - h.daysAgo * DAY + 12 * 3_600_000, convs: scaled(CONVERSATIONS, h.factor) });
-  sent.push({ startMs: Date.now() - 9 * 60_000, convs: [...now] });
+  const nowStart = Date.now() - 49 * 60_000;
+  sent.push({ startMs: nowStart, convs: now });
   // Oldest first: each softflowd run is an exporter restart, and the checker rejects packets from before a restart.
-  for (const s of sent) await stack.send(s.convs, s.startMs, 8 * 60_000);
+  for (const s of sent) await stack.send(s.convs, s.startMs, s === sent.at(-1) ? 48 * 60_000 : 8 * 60_000);
   const all = sent.reduce((sum, s) => sum + totalBytes(s.convs), 0);
   await waitForBytes(stack, [
-    { path: '/api/netflow/realtime', params: 'time_range=last_15m', bytes: totalBytes(now) },
+    { path: '/api/netflow/realtime', params: `start=${nowStart}&end=${Date.now()}`, bytes: totalBytes(now) },
     { path: '/api/netflow/historical', params: 'time_range=last_30d', bytes: all },
   ]);
   browser = await launchChromium();

@@ -8,6 +8,8 @@ export interface Conversation {
   packets: number;
   /** IPv4 total length of each packet */
   ipLength: number;
+  /** when its packets are sent, as fractions [from, to) of the capture's span; default the whole span */
+  window?: [number, number];
 }
 
 /** Distinct volumes, so the ranking is unambiguous; a few sources talk to more than one port. */
@@ -78,7 +80,10 @@ function frame(c: Conversation, seq: number): Uint8Array {
 export function capture(convs: readonly Conversation[], startMs: number, spanMs: number): Uint8Array {
   const packets: { ts: number; data: Uint8Array }[] = [];
   convs.forEach((c, ci) => {
-    for (let i = 0; i < c.packets; i++) packets.push({ ts: startMs + ((i + ci / convs.length) / c.packets) * spanMs, data: frame(c, i) });
+    const [from, to] = c.window ?? [0, 1];
+    for (let i = 0; i < c.packets; i++) {
+      packets.push({ ts: startMs + (from + ((i + ci / convs.length) / c.packets) * (to - from)) * spanMs, data: frame(c, i) });
+    }
   });
   packets.sort((a, b) => a.ts - b.ts);
   const size = 24 + packets.reduce((s, p) => s + 16 + p.data.length, 0);
@@ -95,6 +100,32 @@ export function capture(convs: readonly Conversation[], startMs: number, spanMs:
     o += 16 + p.data.length;
   }
   return out;
+}
+
+/**
+ * Each conversation cut into `pieces` short flows one after the other (new
+ * source ports; ICMP keeps its own), their sizes rising and falling like a
+ * working day, so a traffic chart has a shape. Packets per source are
+ * unchanged: the pieces' counts add up exactly.
+ */
+export function spread(convs: readonly Conversation[], pieces: number): Conversation[] {
+  const weights = Array.from({ length: pieces }, (_, i) => 1.5 + Math.sin((i / pieces) * 2 * Math.PI) + 0.4 * Math.sin(i * 1.7));
+  const sumW = weights.reduce((a, b) => a + b, 0);
+  return convs.flatMap((c) => {
+    // Largest remainder, so the counts are whole and still sum to c.packets.
+    const raw = weights.map((w) => (w / sumW) * c.packets);
+    const counts = raw.map(Math.floor);
+    const order = raw.map((r, i) => [r - Math.floor(r), i] as const).sort((a, b) => b[0] - a[0]);
+    const missing = c.packets - counts.reduce((a, b) => a + b, 0);
+    for (let k = 0; k < missing; k++) counts[order[k][1]]++;
+    return counts.flatMap((n, i) => (n === 0 ? [] : [{
+      ...c,
+      packets: n,
+      srcPort: c.protocol === 1 || c.srcPort === 443 ? c.srcPort : c.srcPort + i,
+      dstPort: c.srcPort === 443 ? c.dstPort + i : c.dstPort,
+      window: [i / pieces, (i + 0.8) / pieces] as [number, number],
+    }]));
+  });
 }
 
 /** The same conversations with every packet count scaled (a busier or quieter day). */
