@@ -1,0 +1,104 @@
+// The cold tier's speed and size:
+//  1. stream -> committed snapshot: flows pre-published to a real nats-server
+//     (1000-record FlowBatch messages, as the checker sends), drained by the
+//     parquet-writer service into an Iceberg table; rows/s until the last
+//     snapshot is committed (decode, Parquet, manifests, commit, ack);
+//  2. Parquet alone: rows/s of the writer's DuckDB stage + COPY, and bytes per
+//     row by column for realistic flows (test/helpers/iceberg-flows.ts), for
+//     the batch files and after compaction;
+//  3. what a day costs on disk at 1,000 and 100,000 flows/s.
+//
+//   npm run build && node dist/bench/iceberg.js [--rows N] [--batch N]
+//
+// The machine is small and shared (2 cores): the figures are indicative.
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { connect } from 'nats';
+import type { FlowRecord } from '../common/flow.js';
+import { createLogger } from '../common/log.js';
+import { FsCatalog } from '../consumers/iceberg/catalog-fs.js';
+import { loadParquetWriterConfig } from '../consumers/iceberg/config.js';
+import type { DataFile } from '../consumers/iceberg/manifest.js';
+import { ParquetWriter } from '../consumers/iceberg/parquet.js';
+import { COLUMNS } from '../consumers/iceberg/schema.js';
+import { ParquetWriterService } from '../consumers/iceberg/service.js';
+import { loadTable } from '../consumers/iceberg/table.js';
+import { makeFlows } from '../test/helpers/iceberg-flows.js';
+import { publishFlows, writeConfig } from '../test/helpers/iceberg-writer.js';
+import { startNatsServer } from '../test/helpers/nats-server.js';
+import { tempDir, waitFor } from '../test/helpers/process.js';
+
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '2000000' }, batch: { type: 'string', default: '200000' } } });
+const ROWS = Number(values.rows);
+const BATCH = Number(values.batch);
+const log = createLogger('bench', 'warn');
+const DAY = 86_400_000;
+
+function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+async function streamToSnapshot(records: FlowRecord[]): Promise<{ rowsPerSecond: number; seconds: number; snapshots: number; bytes: number }> {
+  const nats = await startNatsServer();
+  const dir = tempDir('bench-iceberg');
+  try {
+    const nc = await connect({ servers: nats.url });
+    const root = join(dir.path, 'netflow');
+    const cfg = loadParquetWriterConfig(writeConfig(dir.path, 'writer', { nats_url: nats.url, output_path: root, batch_size: BATCH, batch_interval: '2s', ack_wait: '2m', stream: { max_bytes: 4 * 1024 ** 3 } }), { required: true });
+    // The stream exists before publishing; the writer starts on a full backlog.
+    const warm = new ParquetWriterService(cfg, log);
+    await warm.start();
+    await warm.stop();
+    await publishFlows(nc.jetstream(), records, 1000);
+    const service = new ParquetWriterService(cfg, log);
+    const t0 = performance.now();
+    await service.start();
+    const catalog = new FsCatalog(root);
+    await waitFor('all committed', async () => Number((await loadTable(catalog)).currentSnapshot?.summary['total-records'] ?? 0) >= records.length, 3_600_000, 50);
+    const seconds = (performance.now() - t0) / 1000;
+    await service.stop();
+    await nc.close();
+    const table = await loadTable(catalog);
+    return { rowsPerSecond: records.length / seconds, seconds, snapshots: table.snapshots.length, bytes: Number(table.currentSnapshot!.summary['total-files-size']) };
+  } finally {
+    await nats.destroy();
+    dir.remove();
+  }
+}
+
+async function parquetAlone(records: FlowRecord[]): Promise<void> {
+  const dir = tempDir('bench-parquet');
+  const parquet = await ParquetWriter.open();
+  try {
+    // Batch files as the writer makes them, then one compacted file per day.
+    let t = 0;
+    const files: DataFile[] = [];
+    for (let i = 0; i < records.length; i += BATCH) {
+      const t0 = performance.now();
+      files.push(...await parquet.writeRecords(records.slice(i, i + BATCH), (day) => join(dir.path, 'netflow', 'data', `d=${day}`, `${i}.parquet`)));
+      t += performance.now() - t0;
+    }
+    const bytes = files.reduce((n, f) => n + f.fileSizeBytes, 0);
+    console.log(`parquet: ${fmt(records.length)} rows in ${files.length} batch files, ${fmt(records.length / (t / 1000))} rows/s (stage + sort + zstd + stats), ${fmt(bytes / records.length, 2)} bytes/row`);
+    const perColumn = COLUMNS.map((c) => [c.name, files.reduce((n, f) => n + (f.columnSizes.get(c.id) ?? 0), 0) / records.length] as const).sort((a, b) => b[1] - a[1]);
+    console.log(`  bytes/row by column: ${perColumn.map(([n, b]) => `${n} ${fmt(b, 2)}`).join(', ')}`);
+    const t0 = performance.now();
+    const byDay = new Map<number, typeof files>();
+    for (const f of files) byDay.set(f.partitionDay, [...(byDay.get(f.partitionDay) ?? []), f]);
+    let compacted = 0;
+    for (const [day, fs] of byDay) compacted += (await parquet.rewriteFiles(fs, join(dir.path, 'netflow', 'data', `d=${day}`, 'compacted.parquet'))).fileSizeBytes;
+    console.log(`compacted: ${fmt(compacted / records.length, 2)} bytes/row (${fmt(records.length / ((performance.now() - t0) / 1000))} rows/s rewrite)`);
+    const perDay = (rate: number, bpr: number) => (rate * 86_400 * bpr) / 1e9;
+    const bpr = compacted / records.length;
+    console.log(`a day on disk: ${fmt(perDay(1000, bpr), 2)} GB at 1,000 flows/s (86.4M flows), ${fmt(perDay(100_000, bpr), 1)} GB at 100,000 flows/s (8.64G flows); 90 days: ${fmt(perDay(1000, bpr) * 90, 0)} GB and ${fmt(perDay(100_000, bpr) * 90 / 1000, 1)} TB`);
+  } finally {
+    parquet.close();
+    dir.remove();
+  }
+}
+
+const records = makeFlows(ROWS, { seed: 42, startMs: Math.floor(Date.now() / DAY - 3) * DAY + 3_600_000, ratePerSecond: 5000 });
+console.log(`${fmt(ROWS)} realistic flows, batches of ${fmt(BATCH)} records`);
+await parquetAlone(records);
+const e2e = await streamToSnapshot(records);
+console.log(`stream -> committed snapshot: ${fmt(e2e.rowsPerSecond)} rows/s (${fmt(ROWS)} rows in ${fmt(e2e.seconds, 1)} s, ${e2e.snapshots} snapshots, ${fmt(e2e.bytes / ROWS, 2)} bytes/row in batch files)`);

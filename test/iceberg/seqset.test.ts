@@ -1,0 +1,29 @@
+// The committed-sequence set carried in snapshot summaries (worked examples).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { add, EMPTY, formatRanges, fromSummary, has, toRanges, toSummary } from '../../consumers/iceberg/seqset.js';
+
+test('ranges merge adjacent sequences', () => {
+  assert.deepEqual(toRanges([5, 3, 4, 9, 11, 10, 1]), [[1, 1], [3, 5], [9, 11]]);
+  assert.equal(formatRanges(toRanges([5, 3, 4, 9, 11, 10, 1])), '1,3-5,9-11');
+});
+
+test('interleaved batches of two instances, then the floor absorbs what is contiguous', () => {
+  let s = add(EMPTY, [1, 3, 5]);
+  assert.deepEqual(s, { floor: 1, ranges: [[3, 3], [5, 5]] });
+  s = add(s, [2, 4]);
+  assert.deepEqual(s, { floor: 5, ranges: [] });
+  s = add(s, [8, 9]);
+  assert.ok(has(s, 4) && has(s, 8) && !has(s, 6) && !has(s, 7) && !has(s, 10));
+});
+
+test('the consumer ack floor jumps holes left by dead-lettered messages', () => {
+  const s = add({ floor: 10, ranges: [[13, 20]] }, [22], 12);
+  assert.deepEqual(s, { floor: 20, ranges: [[22, 22]] });
+});
+
+test('summary round trip', () => {
+  const s = { floor: 41, ranges: [[43, 50], [52, 52]] as [number, number][] };
+  assert.deepEqual(fromSummary({ operation: 'append', ...toSummary(s) }), s);
+  assert.deepEqual(fromSummary(undefined), EMPTY);
+});
