@@ -26,6 +26,9 @@ export interface CoreConfig {
     iceberg_path: string;
     iceberg_token: string;
     iceberg_warehouse: string;
+    /** DuckDB's memory limit for cold-tier queries ("2GB"; it spills beyond) and threads (0 = one per core). */
+    duckdb_memory_limit: string;
+    duckdb_threads: number;
     /** Ranges that start within this long before now are answered by ClickHouse (ms). */
     realtime_threshold: number;
     /** NATS, for the writers' lag in the status; empty = not reported. */
@@ -98,6 +101,8 @@ export const coreSchema: Schema<CoreConfig> = {
     iceberg_path: { doc: 'the table folder (the parquet writer\'s output_path) for the filesystem catalog', format: String, default: '/var/lib/serviceradar/netflow/iceberg' },
     iceberg_token: { doc: 'bearer token for the REST catalog', format: String, default: '', sensitive: true },
     iceberg_warehouse: { doc: 'warehouse name for the REST catalog', format: String, default: '' },
+    duckdb_memory_limit: { doc: 'memory DuckDB may use for historical queries ("2GB")', format: (v: unknown) => { if (typeof v !== 'string' || !/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(v)) throw new Error('must be a size like 512MB or 2GB'); }, default: '2GB' },
+    duckdb_threads: { doc: 'DuckDB threads (0 = one per core)', format: 'nat', default: 0 },
     realtime_threshold: { doc: 'ranges starting within this of now go to ClickHouse ("2d")', format: 'duration-ms', default: 2 * 86_400_000 },
     nats_url: { doc: 'NATS URL for the writers\' lag; empty = not reported', format: String, default: 'nats://localhost:4222' },
     query_timeout: { doc: 'time limit of one query ("30s")', format: 'duration-ms', default: 30_000 },

@@ -54,7 +54,7 @@ export class CoreService implements Service {
       clickhouse_url: n.clickhouse_url, clickhouse_user: n.clickhouse_user, clickhouse_password: n.clickhouse_password,
       clickhouse_data_dir: n.clickhouse_data_dir, clickhouse_tls: n.clickhouse_tls, request_timeout_ms: n.query_timeout + 5000,
     });
-    this.duck = await DuckDb.open();
+    this.duck = await DuckDb.open({ threads: n.duckdb_threads, memoryLimit: n.duckdb_memory_limit });
     this.catalog = await openCatalog({ iceberg_catalog: n.iceberg_catalog, iceberg_table: n.iceberg_table, output_path: n.iceberg_path, iceberg_token: n.iceberg_token, iceberg_warehouse: n.iceberg_warehouse });
     const cold = new IcebergTier(this.catalog, this.duck, { marginMs: STITCH_MARGIN_MS });
     const planner = new Planner({

@@ -15,9 +15,10 @@ import type { ColdSnapshot, ColdTier } from './planner.js';
 export class DuckDb {
   private constructor(private readonly instance: DuckDBInstance) {}
 
-  static async open(opts: { threads?: number } = {}): Promise<DuckDb> {
+  static async open(opts: { threads?: number; memoryLimit?: string } = {}): Promise<DuckDb> {
     const instance = await DuckDBInstance.create(':memory:', {
       ...(opts.threads ? { threads: String(opts.threads) } : {}),
+      ...(opts.memoryLimit ? { memory_limit: opts.memoryLimit } : {}),
       // The table is read-only to us: no extension downloads, no writes outside memory.
       autoinstall_known_extensions: 'false',
     });
