@@ -264,7 +264,7 @@ export class NetFlowDecoder {
     for (let i = 0; i < sets; i++) {
       const id = this.sets[3 * i]!, start = this.sets[3 * i + 1]!, end = this.sets[3 * i + 2]!;
       const t = e.template(sourceId, id);
-      if (t === undefined) this.hold(e, { sourceId, templateId: id, data: b.slice(start, end), headerMs, uptime, receivedMs });
+      if (t === undefined) this.hold(e, { sourceId, templateId: id, data: new Uint8Array(b.subarray(start, end)), headerMs, uptime, receivedMs });
       else if (t.kind === 'data') this.readRecords(b, start, end, t.reader, out);
     }
     if (learned && e.pending.length > 0) this.releasePending(e, exporter, out);
