@@ -384,6 +384,8 @@ const LENGTHS: [number, TemplateField[], RecordValues][] = [
   // Egress-only exporters send OUT_ counters; permanent-flow templates may send only the totals.
   [503, [fld(F.OUT_BYTES, 4), fld(F.OUT_PKTS, 4), ...rest], { [F.OUT_BYTES]: 4321, [F.OUT_PKTS]: 21 }],
   [504, [fld(F.IN_PERMANENT_BYTES, 8), fld(F.IN_PERMANENT_PKTS, 8), ...rest], { [F.IN_PERMANENT_BYTES]: 987_654_321, [F.IN_PERMANENT_PKTS]: 4321 }],
+  // ICMP type and code in their own field: they go in dst_port (type * 256 + code), as nfdump shows them.
+  [505, [...BASIC, fld(F.ICMP_TYPE, 2)], { [F.PROTOCOL]: 1, [F.L4_SRC_PORT]: 0, [F.L4_DST_PORT]: 0, [F.ICMP_TYPE]: 0x0303 }],
 ];
 
 function lengthDatagrams(): Datagram[] {
@@ -401,8 +403,27 @@ test('9: counters of 1 to 8 bytes, 2- and 4-byte interfaces and AS numbers, OUT_
     { bytes: 0xabcdef, packets: 70_000, input_if: 0, output_if: 0, src_as: 0, dst_as: 0 },
     { bytes: 4321, packets: 21, input_if: 0, output_if: 0, src_as: 0, dst_as: 0 },
     { bytes: 987_654_321, packets: 4321, input_if: 0, output_if: 0, src_as: 0, dst_as: 0 },
-  ].map((x, i) => ({ ...x, src_ip: `10.0.0.${i + 1}`, src_port: 1000 + i + 1, timestamp: T - 1000 })));
+  ].map((x, i) => ({ ...x, src_ip: `10.0.0.${i + 1}`, src_port: 1000 + i + 1, timestamp: T - 1000 })).concat(
+    [{ bytes: 6000, packets: 6, input_if: 0, output_if: 0, src_as: 0, dst_as: 0, src_ip: '10.0.0.6', src_port: 0, timestamp: T - 1000 }]));
+  assert.deepEqual(pick(records.slice(5), 'protocol', 'dst_port'), [{ protocol: 1, dst_port: 0x0303 }]);
   noErrors(decoder);
+});
+
+test('times: sysUptime wrapping past 2^32 ms (49.7 days) between a flow and its export', () => {
+  const wrapped = (sequence: number, sysUptime: number, dt: number, last: number, first: number) =>
+    packet({ sysUptime, unixSecs: SECS + dt, sequence, sourceId: 0 }, [templates([256, BASIC]), data(256, [basic(1, { [F.LAST_SWITCHED]: last, [F.FIRST_SWITCHED]: first })])]);
+  const { records, decoder } = decodeAll([
+    // Just before the wrap: uptime 2^32 - 1000.
+    { src: EXP, payload: wrapped(1, 2 ** 32 - 1000, 0, 2 ** 32 - 3000, 2 ** 32 - 9000) },
+    // 6 s later the uptime has wrapped to 5000; the flow started before the wrap and ended after it.
+    { src: EXP, payload: wrapped(2, 5000, 6, 2000, 2 ** 32 - 4000) },
+  ]);
+  assert.deepEqual(pick(records, 'timestamp', 'flow_start'), [
+    { timestamp: T - 2000, flow_start: T - 8000 },
+    { timestamp: T + 6000 - 3000, flow_start: T + 6000 - 9000 },
+  ]);
+  assert.equal(decoder.stats().sequenceGaps[0]!.restarts, 0, 'a wrap is not a restart');
+  assert.equal(decoder.stats().templates_learned, 1, 'so the template was kept');
 });
 
 test('9: a known field with a length it cannot have is skipped by its length, not misread', () => {
