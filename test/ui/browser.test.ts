@@ -266,6 +266,28 @@ test('historical: the CSV downloaded is the table shown', async () => {
   await page.close();
 });
 
+test('a filter that matches nothing shows the empty state, and clearing it brings the data back', async () => {
+  const page = await newPage();
+  await login(page, '/?dst_ip=192.0.2.99');
+  await page.waitForSelector('.state-empty');
+  assert.equal((await page.textContent('.state-empty .state-title'))?.trim(), 'No flows in this range: is an exporter sending to port 2055?');
+  await page.screenshot({ path: join(SHOTS, 'empty.png') });
+  await page.click('.state-empty button:text-is("Clear the filters")');
+  await chartDrawn(page, 'traffic');
+  assert.equal(new URL(page.url()).search, '');
+  await page.close();
+});
+
+test('a query the API refuses shows its reason, naming the parameter', async () => {
+  const page = await newPage();
+  // Longer than the API allows (ten years): a 400 naming "start".
+  await login(page, '/?start=1990-01-01T00:00:00Z&end=2025-01-01T00:00:00Z');
+  await page.waitForSelector('.state-error');
+  assert.match((await page.textContent('.state-error .state-title')) ?? '', /^The query was refused \(start\): range longer than ten years/);
+  await page.screenshot({ path: join(SHOTS, 'error.png') });
+  await page.close();
+});
+
 test('a session that ends sends the user to the login page with a message', async () => {
   const page = await newPage();
   await login(page);

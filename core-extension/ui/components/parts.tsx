@@ -39,7 +39,9 @@ export function Empty({ filtered, onClearFilters }: { filtered: boolean; onClear
 }
 
 export function ErrorState({ error, onRetry }: { error: ApiError; onRetry: () => void }) {
-  const what = error.status === 400 && error.parameter ? `The query was refused (${error.parameter}): ${error.message}` :
+  // The API may already start its reason with the parameter's name; say it once.
+  const reason = error.parameter && error.message.startsWith(`${error.parameter}: `) ? error.message.slice(error.parameter.length + 2) : error.message;
+  const what = error.status === 400 && error.parameter ? `The query was refused (${error.parameter}): ${reason}` :
     error.status === 0 ? `Cannot reach the core service: ${error.message}` : `The query failed (HTTP ${error.status}): ${error.message}`;
   return (
     <div className="state state-error" role="alert">
