@@ -102,9 +102,13 @@ function v4BlockSql(d: Dimension, addr: string, prefix: number, p: Params): stri
   return `(${parts.join(' AND ')})`;
 }
 
+const MAPPED_LO = '00000000000000000000ffff00000000', MAPPED_HI = '00000000000000000000ffffffffffff';
+
 function v6BlockSql(d: Dimension, lo: Uint8Array, hi: Uint8Array, p: Params): string {
-  const h = (b: Uint8Array) => Buffer.from(b).toString('hex');
-  return `(contains(${col(d)}, ':') AND srnf_v6hex(${col(d)}) BETWEEN ${p.add(h(lo))} AND ${p.add(h(hi))})`;
+  const [l, h] = [Buffer.from(lo).toString('hex'), Buffer.from(hi).toString('hex')];
+  // A block reaching into ::ffff:0:0/96 holds IPv4 addresses too (stored as dotted text).
+  if (l <= MAPPED_HI && h >= MAPPED_LO) return `(${col(d)} <> '' AND srnf_ip16(${col(d)}) BETWEEN ${p.add(l)} AND ${p.add(h)})`;
+  return `(contains(${col(d)}, ':') AND srnf_v6hex(${col(d)}) BETWEEN ${p.add(l)} AND ${p.add(h)})`;
 }
 
 function onlySql(keys: Dimension[], only: (string | number)[][], p: Params): string {

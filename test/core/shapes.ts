@@ -25,6 +25,7 @@ export function shapes(records: FlowRecord[], NOW: number, START: number, END: n
     { name: 'packets/s by output interface, ANDed filters from two parameters', params: 'group_by=output_if&filter=input_if=1|2&filter=src_as=0&metric=pps', ref: { groupBy: ['output_if'], filters: [['input_if', ['1', '2']], ['src_as', ['0']]], metric: 'pps' } },
     { name: 'bits/s every 5 minutes over 3 hours', params: 'group_by=time&interval=5m&metric=bps', ref: { groupBy: [], interval: 300, metric: 'bps' }, start: NOW - 5 * HOUR + 7_000, end: NOW - 2 * HOUR },
     { name: 'top talkers per minute within the minute rollup', params: 'group_by=src_ip,time&interval=1m&limit=3', ref: { groupBy: ['src_ip'], interval: 60, limit: 3 }, start: NOW - 3 * HOUR, end: NOW - 2 * HOUR },
+    { name: 'an IPv6 block holding IPv4-mapped space matches IPv4 flows too', params: 'group_by=protocol&filter=src_ip=::/1', ref: { groupBy: ['protocol'], filters: [['src_ip', ['0.0.0.0/0', '::/1']]] } },
     { name: 'many groups (600: the group lists go to the engines in slices)', params: 'group_by=src_ip,dst_ip,src_port&limit=600', ref: { groupBy: ['src_ip', 'dst_ip', 'src_port'], limit: 600 } },
     { name: 'many groups over time', params: 'group_by=dst_ip,src_port,time&interval=6h&limit=600&metric=packets', ref: { groupBy: ['dst_ip', 'src_port'], interval: 21600, limit: 600, metric: 'packets' } },
   ];
