@@ -48,3 +48,12 @@ fi
 
 echo "setup: building"
 npm run --silent build
+
+# The web UI's static export, rebuilt only when its sources change.
+ui_hash=$(find core-extension/ui \( -path core-extension/ui/out -o -path core-extension/ui/.next -o -path core-extension/ui/node_modules \) -prune -o -type f -print0 \
+  | sort -z | xargs -0 sha1sum | sha1sum | cut -c1-12)
+if [[ ! -f "core-extension/ui/out/.built-$ui_hash" ]]; then
+  echo "setup: building the web UI"
+  npm run --silent build:ui >/dev/null
+  touch "core-extension/ui/out/.built-$ui_hash"
+fi
