@@ -3,9 +3,9 @@
 // 18.16 has no query parameters, so every value is rendered as a typed literal
 // from the validated, canonical query (numbers are integers we range-checked,
 // addresses are hex of 16 bytes we computed, through the schema's literal
-// helpers); column names come only from the whitelisted dimension list. A range is answered from the
-// coarsest rollup that has every needed dimension, with the raw table filling
-// the edges the rollup's step cannot cover.
+// helpers); column names come only from the whitelisted dimension list. A
+// range is answered from the cheapest rollup that has every needed dimension,
+// with the raw table filling the edges its grain cannot cover.
 import { DATA_ONLY, ipHex, ipLiteral, ipRange, timeBucket, timeLiteral } from '../../consumers/clickhouse/schema.js';
 import { ipBytes } from './ip.js';
 import { IP_DIMENSIONS, filterColumns, type Aggregate, type Dimension, type FilterTerm, type FilterValue } from './model.js';
@@ -61,9 +61,7 @@ export function clickhouseAggregate(agg: Aggregate, pieces: { table: ChTable; fr
   const keys = agg.keys.map((_, i) => `k${i}`);
   const group = [...keys, ...(agg.interval ? ['bucket'] : [])];
   const sums = 'sum(b) AS bytes, sum(p) AS packets, sum(f) AS flows';
-  let sql = inner.length === 1
-    ? `SELECT ${[...group, sums].join(', ')} FROM (${inner[0]})`
-    : `SELECT ${[...group, sums].join(', ')} FROM (${inner.join(' UNION ALL ')})`;
+  let sql = `SELECT ${[...group, sums].join(', ')} FROM (${inner.join(' UNION ALL ')})`;
   if (group.length) sql += ` GROUP BY ${group.join(', ')}`;
   if (agg.top) {
     const dir = agg.top.order === 'desc' ? 'DESC' : 'ASC';
