@@ -132,3 +132,14 @@ test('IP text: canonical forms both ways', () => {
   assert.throws(() => parseIpNet('fe80::1%eth0'));
   assert.equal(parseTime('t', '2025-04-14T12:00:00.5Z'), Date.UTC(2025, 3, 14, 12, 0, 0, 500));
 });
+
+test('CSV cells: quoted when needed, spreadsheet formulas defused', async () => {
+  const { csvCell } = await import('../../core-extension/api/http.js');
+  assert.equal(csvCell(443), '443');
+  assert.equal(csvCell(null), '');
+  assert.equal(csvCell('10.0.0.1'), '10.0.0.1');
+  assert.equal(csvCell('a,b'), '"a,b"');
+  assert.equal(csvCell('say "hi"'), '"say ""hi"""');
+  assert.equal(csvCell('=HYPERLINK("x")'), `"'=HYPERLINK(""x"")"`);
+  assert.equal(csvCell(-5), '-5');
+});
