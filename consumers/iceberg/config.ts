@@ -102,7 +102,7 @@ export const parquetWriterSchema: Schema<ParquetWriterConfig> = {
   compaction_settle: { doc: 'wait this long after a day ends before compacting it (late flows)', format: 'duration-ms', default: 3_600_000 },
   parquet: {
     compression_level: { doc: 'zstd level 1-22', format: bounded(1, 22), default: 3 },
-    row_group_rows: { doc: 'rows per Parquet row group', format: bounded(1024, 10_000_000), default: 122_880 },
+    row_group_rows: { doc: 'rows per Parquet row group (large groups share one address dictionary: smaller files)', format: bounded(1024, 10_000_000), default: 1_048_576 },
     threads: { doc: 'DuckDB threads used to sort and encode', format: bounded(1, 256), default: 2 },
     memory_limit: { doc: 'DuckDB memory limit ("1GB"); larger batches spill to disk', format: memoryLimit, default: '1GB' },
   },

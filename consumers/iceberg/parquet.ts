@@ -21,6 +21,11 @@ import { COLUMNS, decodeBound, encodeLong, MS_PER_DAY, SORT_ORDER_ID, type Colum
 export interface ParquetOptions {
   /** zstd level (1-22): 3 is zstd's default; higher is smaller and slower. */
   compressionLevel: number;
+  /**
+   * Rows per row group. Each row group repeats the address dictionaries, so
+   * large groups are markedly smaller (18.5 vs 21.5 bytes/row measured at 1M
+   * vs 123k rows); engines still prune and parallelise per group.
+   */
   rowGroupRows: number;
   /** DuckDB threads for sorting and encoding. */
   threads: number;
@@ -30,7 +35,7 @@ export interface ParquetOptions {
   parquetVersion: 'V1' | 'V2';
 }
 
-export const DEFAULT_PARQUET: ParquetOptions = { compressionLevel: 3, rowGroupRows: 122_880, threads: 2, memoryLimit: '1GB', parquetVersion: 'V2' };
+export const DEFAULT_PARQUET: ParquetOptions = { compressionLevel: 3, rowGroupRows: 1_048_576, threads: 2, memoryLimit: '1GB', parquetVersion: 'V2' };
 
 /** Counts and bounds of a file's rows, before it is written. */
 export type FileStats = Pick<DataFile, 'recordCount' | 'partitionDay' | 'valueCounts' | 'nullValueCounts' | 'lowerBounds' | 'upperBounds'>;
