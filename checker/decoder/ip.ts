@@ -30,23 +30,57 @@ export function nonZero16(b: Uint8Array, o: number): boolean {
   return v !== 0;
 }
 
+const V6_SLOTS = 1 << 12;
+const v6Keys = new Int32Array(4 * V6_SLOTS);
+const v6Text = new Array<string | undefined>(V6_SLOTS).fill(undefined);
+
 /** RFC 5952 text of the 16 bytes at b[o]: lower case, longest zero run as "::", IPv4-mapped as ::ffff:a.b.c.d. */
 export function ip6(b: Uint8Array, o: number): string {
-  const g = new Array<number>(8);
-  for (let i = 0; i < 8; i++) g[i] = (b[o + 2 * i]! << 8) | b[o + 2 * i + 1]!;
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) return '::ffff:' + ip4(b, o + 12);
+  const w0 = (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+  const w1 = (b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!;
+  const w2 = (b[o + 8]! << 24) | (b[o + 9]! << 16) | (b[o + 10]! << 8) | b[o + 11]!;
+  const w3 = (b[o + 12]! << 24) | (b[o + 13]! << 16) | (b[o + 14]! << 8) | b[o + 15]!;
+  let h = Math.imul(w0, 0x9e3779b1) ^ Math.imul(w1, 0x85ebca6b) ^ Math.imul(w2, 0xc2b2ae35) ^ Math.imul(w3, 0x27d4eb2f);
+  h ^= h >>> 15;
+  const slot = Math.imul(h, 0x2c1b3c6d) >>> 20;
+  const k = 4 * slot;
+  let s = v6Text[slot];
+  if (s !== undefined && v6Keys[k] === w0 && v6Keys[k + 1] === w1 && v6Keys[k + 2] === w2 && v6Keys[k + 3] === w3) return s;
+  s = formatIp6(b, o);
+  v6Keys[k] = w0; v6Keys[k + 1] = w1; v6Keys[k + 2] = w2; v6Keys[k + 3] = w3;
+  v6Text[slot] = s;
+  return s;
+}
+
+// Text is assembled as bytes and turned into one flat string at the end (faster than ~15 concatenations).
+const text = Buffer.alloc(64);
+const HEX_DIGIT = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+
+function formatIp6(b: Uint8Array, o: number): string {
+  let mapped = b[o + 10] === 0xff && b[o + 11] === 0xff;
+  for (let i = 0; i < 10 && mapped; i++) if (b[o + i] !== 0) mapped = false;
+  if (mapped) return '::ffff:' + OCTET_DOT[b[o + 12]!]! + OCTET_DOT[b[o + 13]!]! + OCTET_DOT[b[o + 14]!]! + OCTET[b[o + 15]!]!;
   // Longest run of two or more zero groups; the first one on a tie.
-  let bestAt = -1, bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) { bestAt = i; bestLen = j - i; }
-    i = j;
+  let bestAt = -1, bestLen = 1, runAt = -1;
+  for (let i = 0; i <= 8; i++) {
+    const zero = i < 8 && b[o + 2 * i] === 0 && b[o + 2 * i + 1] === 0;
+    if (zero) { if (runAt < 0) runAt = i; continue; }
+    if (runAt >= 0 && i - runAt > bestLen) { bestAt = runAt; bestLen = i - runAt; }
+    runAt = -1;
   }
-  const hex = (from: number, to: number) => g.slice(from, to).map((x) => x.toString(16)).join(':');
-  if (bestAt < 0) return hex(0, 8);
-  return hex(0, bestAt) + '::' + hex(bestAt + bestLen, 8);
+  let n = 0;
+  for (let i = 0; i < 8; i++) {
+    if (i === bestAt) {
+      text[n++] = 58; text[n++] = 58; // "::"
+      i += bestLen - 1;
+      continue;
+    }
+    if (n > 0 && text[n - 1] !== 58) text[n++] = 58;
+    const v = (b[o + 2 * i]! << 8) | b[o + 2 * i + 1]!;
+    // Hex digits without leading zeros.
+    for (let shift = v > 0xfff ? 12 : v > 0xff ? 8 : v > 0xf ? 4 : 0; shift >= 0; shift -= 4) text[n++] = HEX_DIGIT[(v >> shift) & 15]!;
+  }
+  return text.toString('latin1', 0, n);
 }
 
 /** Bytes of an IPv4 or IPv6 address in text form; throws on anything else. */
