@@ -62,10 +62,13 @@ export class UdpListener {
     const target = await bindTarget(this.listen);
     this.family = target.type;
     const socket = dgram.createSocket({ type: target.type, ipv6Only: target.ipv6Only, recvBufferSize: this.receiveBuffer });
+    // Exporters are few and send many datagrams each: normalise each address once.
+    let lastRaw = '', lastExporter = '';
     socket.on('message', (msg, rinfo) => {
       this.datagrams++;
       this.bytes += msg.length;
-      this.onDatagram(msg, exporterAddress(rinfo.address), Date.now());
+      if (rinfo.address !== lastRaw) { lastRaw = rinfo.address; lastExporter = exporterAddress(lastRaw); }
+      this.onDatagram(msg, lastExporter, Date.now());
     });
     socket.on('error', (err) => this.log.error({ err: err.message }, 'udp socket error'));
     await new Promise<void>((resolve, reject) => {
@@ -86,14 +89,16 @@ export class UdpListener {
 
   /** Stops reading the socket; datagrams wait in the kernel buffer (and past it, the kernel drops them). */
   pause(): void {
-    if (this.paused || !this.socket) return;
-    this.handle()?.recvStop();
+    const h = this.paused ? undefined : this.handle();
+    if (!h) return;
+    h.recvStop();
     this.paused = true;
   }
 
   resume(): void {
-    if (!this.paused || !this.socket) return;
-    this.handle()?.recvStart();
+    const h = this.paused ? this.handle() : undefined;
+    if (!h) return;
+    h.recvStart();
     this.paused = false;
   }
 
@@ -125,6 +130,7 @@ export class UdpListener {
   // Node has no public way to stop reading a UDP socket; its libuv handle
   // does (recvStop/recvStart are what bind and close use).
   private handle(): RecvHandle | undefined {
+    if (!this.socket) return undefined;
     const socket = this.socket as unknown as Record<symbol, { handle?: RecvHandle }>;
     const sym = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
     const handle = sym ? socket[sym]?.handle : undefined;

@@ -71,7 +71,8 @@ export interface PublisherStats {
   last_ack_ms: number;
 }
 
-interface Batch { id: string; records: FlowRecord[]; data?: Uint8Array }
+/** `records` until encoded; then only the bytes and the count are kept (less heap held while acks are awaited). */
+interface Batch { id: string; count: number; records: FlowRecord[] | undefined; data?: Uint8Array }
 
 const MAX_BACKOFF_MS = 5000;
 
@@ -191,7 +192,7 @@ export class Publisher {
 
   private sealOpen(): void {
     if (!this.open.length) return;
-    this.sealed.push({ id: this.idPrefix + (this.nextId++).toString(36), records: this.open });
+    this.sealed.push({ id: this.idPrefix + (this.nextId++).toString(36), count: this.open.length, records: this.open });
     this.open = [];
     clearTimeout(this.lingerTimer);
     this.lingerTimer = undefined;
@@ -202,8 +203,8 @@ export class Publisher {
     let freed = 0;
     while (freed < need && this.sealed.length) {
       const b = this.sealed.shift()!;
-      freed += b.records.length;
-      this.counts.dropped.queue_full += b.records.length;
+      freed += b.count;
+      this.counts.dropped.queue_full += b.count;
     }
     if (freed < need && this.open.length) {
       const k = Math.min(need - freed, this.open.length);
@@ -225,21 +226,26 @@ export class Publisher {
   }
 
   private send(t: Transport, batch: Batch): void {
-    batch.data ??= encodeBatch({ records: batch.records, collector_id: this.opts.collectorId });
-    if (batch.data.length > t.maxPayload() && batch.records.length > 1) {
-      // Rare (large IPv6 batches against a small max_payload): halve and requeue.
-      const half = batch.records.length >> 1;
-      this.sealed.unshift(
-        { id: `${batch.id}a`, records: batch.records.slice(0, half) },
-        { id: `${batch.id}b`, records: batch.records.slice(half) },
-      );
-      return;
+    if (!batch.data) {
+      const records = batch.records!;
+      const data = encodeBatch({ records, collector_id: this.opts.collectorId });
+      if (data.length > t.maxPayload() && records.length > 1) {
+        // Rare (large IPv6 batches against a small max_payload): halve and requeue.
+        const half = records.length >> 1;
+        this.sealed.unshift(
+          { id: `${batch.id}a`, count: half, records: records.slice(0, half) },
+          { id: `${batch.id}b`, count: records.length - half, records: records.slice(half) },
+        );
+        return;
+      }
+      batch.data = data;
+      batch.records = undefined;
     }
-    const n = batch.records.length;
+    const n = batch.count;
     this.queued -= n;
     this.inFlightRecords += n;
     this.inFlight.add(batch);
-    t.publish(batch.data, batch.id).then(
+    t.publish(batch.data!, batch.id).then(
       (ack) => {
         this.settle(batch);
         this.counts.published += n;
@@ -264,7 +270,7 @@ export class Publisher {
 
   private settle(batch: Batch): void {
     this.inFlight.delete(batch);
-    this.inFlightRecords -= batch.records.length;
+    this.inFlightRecords -= batch.count;
   }
 
   private afterChange(): void {

@@ -205,7 +205,7 @@ export class CheckerService implements Service {
 
   /** One log line per period for all decode errors in it: a broken exporter cannot flood the log. */
   private logDecodeErrors(): void {
-    const now = this.health().decode_errors;
+    const now: Record<string, number> = this.decoder.stats().errors;
     const delta: Record<string, number> = {};
     for (const [kind, n] of Object.entries(now)) {
       const d = n - (this.lastDecodeErrors[kind] ?? 0);

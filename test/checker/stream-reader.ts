@@ -16,7 +16,8 @@ export async function readStream(nc: NatsConnection): Promise<StreamContents> {
   // Until the last sequence the stream had when we started (num_pending can read 0 early).
   let seq = 0;
   while (seq < state.last_seq) {
-    const iter = await consumer.fetch({ max_messages: 1000, expires: 5000 });
+    // Asking for no more than remain ends the fetch on the last one instead of at expiry.
+    const iter = await consumer.fetch({ max_messages: Math.max(1, Math.min(1000, state.messages - out.messages)), expires: 5000 });
     let got = 0;
     for await (const m of iter) {
       const batch = decodeBatch(m.data);
