@@ -9,7 +9,8 @@
 // repeat a lot within a batch) go through a per-batch dictionary so only each
 // distinct string crosses into DuckDB once.
 import { mkdir, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { DuckDBDataChunk, DuckDBInstance, DOUBLE, UINTEGER, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 import type { FlowRecord } from '../../common/flow.js';
@@ -87,6 +88,8 @@ export class ParquetWriter {
     const instance = await DuckDBInstance.create(':memory:', { threads: String(o.threads), memory_limit: o.memoryLimit });
     const con = await instance.connect();
     await con.run(`SET TimeZone='UTC'`);
+    // Sorts larger than memory_limit (compacting a busy day) spill here.
+    await con.run(`SET temp_directory=${sqlString(join(tmpdir(), `serviceradar-netflow-duckdb-${process.pid}`))}`);
     await con.run(`SET preserve_insertion_order=false`);
     return new ParquetWriter(instance, con, o);
   }

@@ -4,7 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { ConfigError } from '../../common/config.js';
+import { REPO } from '../helpers/iceberg-peers.js';
 import { loadParquetWriterConfig } from '../../consumers/iceberg/config.js';
 import { tempDir } from '../helpers/process.js';
 
@@ -59,3 +61,15 @@ for (const [what, content, key] of bad) {
     assert.throws(() => load(content), (e: unknown) => e instanceof ConfigError && key.test((e as Error).message));
   });
 }
+
+test('the command refuses a bad config with the key, exit code 2 and no stack trace', () => {
+  const dir = tempDir('iceberg-cli');
+  try {
+    const path = join(dir.path, 'netflow-parquet.json');
+    writeFileSync(path, JSON.stringify({ retention_days: -1 }));
+    const r = spawnSync(process.execPath, [join(REPO, 'dist', 'cli.js'), 'parquet-writer', '--config', path], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /retention_days/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  } finally { dir.remove(); }
+});

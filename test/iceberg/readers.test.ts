@@ -132,8 +132,13 @@ test('after compaction every reader still agrees, with fewer files, and time tra
   assert.equal(views.pyiceberg.operation, 'replace');
   assert.equal(views.pyiceberg.files.length, 2, 'one file per day');
   assert.ok(filesBefore > 2);
-  const old = snapshotAt(await loadTable(catalog()), before.currentSnapshot!['snapshot-id']);
+  const after = await loadTable(catalog());
+  const old = snapshotAt(after, before.currentSnapshot!['snapshot-id']);
   assert.ok(old);
+  // As of a time: the snapshot current then (the one before compaction), and the newest now.
+  assert.equal(snapshotAt(after, new Date(old['timestamp-ms']).toISOString())?.['snapshot-id'], old['snapshot-id']);
+  assert.equal(snapshotAt(after, new Date())?.['snapshot-id'], after.currentSnapshot!['snapshot-id']);
+  assert.equal(snapshotAt(after, '2000-01-01T00:00:00Z'), undefined);
   const travelled = await readWithPeers({ static: tablePath, snapshot_id: old['snapshot-id'] });
   assert.equal(travelled.pyiceberg.files.length, filesBefore);
   assert.equal(travelled.pyiceberg.rows, records.length);
