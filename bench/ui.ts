@@ -62,6 +62,7 @@ export async function main(argv: string[]): Promise<void> {
     for (const v of views) {
       const times: number[] = [];
       const apiMs: number[] = [];
+      const drawMs: number[] = [];
       let first = NaN;
       for (let i = 0; i <= runs; i++) {
         const page = await browser.context.newPage();
@@ -76,14 +77,16 @@ export async function main(argv: string[]): Promise<void> {
         // Page-side code as text: the root tsconfig has no DOM types.
         await page.waitForFunction(`performance.getEntriesByName(${JSON.stringify(mark)}).length > 0`, undefined, { timeout: 120_000, polling: 20 });
         const ms = await page.evaluate<number>(`performance.getEntriesByName(${JSON.stringify(mark)})[0].startTime`);
+        // When the last API answer had arrived, on the same clock: what is left is the page's own work.
+        const apiDone = await page.evaluate<number>(`Math.max(0, ...performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/netflow')).map((e) => e.responseEnd))`);
         await page.close();
         // Run 0 warms the core (first queries open files) and the browser cache; it is reported, not counted.
-        if (i > 0) { times.push(ms); apiMs.push(slowest); } else first = ms;
-        say(`${v.name}: run ${i}${i === 0 ? ' (warm-up)' : ''} ${ms.toFixed(0)} ms to first chart, slowest API answer ${slowest.toFixed(0)} ms`);
+        if (i > 0) { times.push(ms); apiMs.push(slowest); drawMs.push(ms - apiDone); } else first = ms;
+        say(`${v.name}: run ${i}${i === 0 ? ' (warm-up)' : ''} ${ms.toFixed(0)} ms to first chart; answers in at ${apiDone.toFixed(0)} ms (slowest query ${slowest.toFixed(0)} ms in the core)`);
       }
-      const row = { view: v.name, chart: v.chart, runs, first_ms: round(first), p50_ms: round(pct(times, 50)), p95_ms: round(pct(times, 95)), api_p50_ms: round(pct(apiMs, 50)), target_ms: v.targetMs, meets_target: pct(times, 95) < v.targetMs };
+      const row = { view: v.name, chart: v.chart, runs, first_ms: round(first), p50_ms: round(pct(times, 50)), p95_ms: round(pct(times, 95)), api_p50_ms: round(pct(apiMs, 50)), draw_after_answers_p50_ms: round(pct(drawMs, 50)), target_ms: v.targetMs, meets_target: pct(times, 95) < v.targetMs };
       results.push(row);
-      say(`${v.name.padEnd(36)} p50 ${row.p50_ms} ms  p95 ${row.p95_ms} ms  (API p50 ${row.api_p50_ms} ms; target < ${v.targetMs} ms: ${row.meets_target ? 'met' : 'MISSED'})`);
+      say(`${v.name.padEnd(36)} p50 ${row.p50_ms} ms  p95 ${row.p95_ms} ms  (slowest query p50 ${row.api_p50_ms} ms, drawing after the last answer p50 ${row.draw_after_answers_p50_ms} ms; target < ${v.targetMs} ms: ${row.meets_target ? 'met' : 'MISSED'})`);
     }
     console.log(JSON.stringify({ hot_rows: hotRows, cold_rows: coldRows, runs, results }, null, 2));
   } finally {

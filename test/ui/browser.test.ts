@@ -73,6 +73,11 @@ async function chartDrawn(page: Page, name: string, before = 0): Promise<number>
   return Number(await page.getAttribute(sel, 'data-renders'));
 }
 
+/** Waits until no request is in flight and no panel shows an older answer. */
+async function settled(page: Page): Promise<void> {
+  await page.waitForFunction(`document.querySelector('main')?.getAttribute('aria-busy') === 'false' && !document.querySelector('.is-stale')`, undefined, { timeout: 30_000 });
+}
+
 async function chartTotal(page: Page, name: string): Promise<number> {
   return Number(await page.getAttribute(`[data-chart="${name}"]`, 'data-total'));
 }
@@ -168,6 +173,7 @@ test('real-time: clicking a talker filters on it: new request, new chart, URL up
     page.click(`#talkers button:text-is("${target}")`),
   ]);
   await chartDrawn(page, 'traffic', first);
+  await settled(page);
   assert.equal(new URL(page.url()).searchParams.get('src_ip'), target);
   assert.match((await page.textContent('.chips')) ?? '', /Source IP\s*10\.20\.0\.12/);
 
@@ -205,8 +211,12 @@ test('real-time: the filter bar works from the keyboard alone', async () => {
   assert.equal(await page.evaluate<string>('document.activeElement.value'), 'protocol');
   await page.keyboard.press('Tab');
   await page.keyboard.type('udp');
-  await page.keyboard.press('Enter');
+  await Promise.all([
+    page.waitForRequest((r) => new URL(r.url()).searchParams.get('filter') === 'protocol=17'),
+    page.keyboard.press('Enter'),
+  ]);
   await chartDrawn(page, 'traffic', first);
+  await settled(page);
   assert.equal(new URL(page.url()).searchParams.get('protocol'), 'udp');
   const udpSources = new Set(now.filter((c) => c.protocol === 17).map((c) => c.src));
   assert.deepEqual(new Set((await tableValues(page, 'talkers')).map((r) => r[0])), udpSources);

@@ -2,6 +2,7 @@
 // Historical Traffic: days and months over weeks of flows, spikes flagged by
 // a stated rule, and a result table exported exactly as shown.
 import { useMemo } from 'react';
+import type { FlowResponse } from '../lib/api-types.js';
 import { csvFileName, toCsv } from '../lib/csv.js';
 import { addFilterValue } from '../lib/filters.js';
 import { buildTable, buildTimeSeries, monthly, stackTotals, type TableRow } from '../lib/series.js';
@@ -38,45 +39,47 @@ export function HistoricalView() {
 
   const update = (patch: Partial<HistoricalState>) => state && setState({ ...state, ...patch });
 
-  // The data changes with the answer only; the spike rule also with k, which applies at once.
-  const data = useMemo(() => {
-    if (!q.data || !q.context) return null;
-    const { daily, table } = q.data;
-    // The metric and table dimension the data was asked with, not a change still loading.
-    const { metric, table: dimension } = q.context;
-    const ts = buildTimeSeries(daily.results, daily.meta, metric, 'protocol');
+  // Each part is built from its own answer, read with the settings it was
+  // asked with; the spike rule also follows k, which needs no request.
+  const { daily, table } = q.answers;
+  const days = useMemo(() => {
+    if (!daily) return null;
+    const { metric } = daily.context;
+    const ts = buildTimeSeries(daily.body.results, daily.body.meta, metric, 'protocol');
     const dayTotals = stackTotals(ts);
-    const months = monthly(ts, Date.parse(daily.meta.start), Date.parse(daily.meta.end));
-    const rows = buildTable(table.results, dimension, null);
-    const total = dayTotals.reduce((a, b) => a + b, 0);
-    const tableTotalFlows = rows.reduce((a, r) => a + r.flows, 0);
-    return { ts, metric, dimension, dayTotals, months, rows, total, tableTotalFlows, monthlyOption: monthlyOption(months, metric), answers: [daily, table] };
-  }, [q.data, q.context]);
+    const months = monthly(ts, Date.parse(daily.body.meta.start), Date.parse(daily.body.meta.end));
+    return { ts, metric, dayTotals, months, total: dayTotals.reduce((a, b) => a + b, 0), monthlyChart: monthlyOption(months, metric) };
+  }, [daily]);
   const k = state?.k ?? 3;
-  const view = useMemo(() => {
-    if (!data) return null;
-    const rule = spikeRule(data.dayTotals, k);
-    const spikes = findSpikes(data.dayTotals, rule);
-    return { ...data, rule, spikes, options: { daily: dailyOption(data.ts, data.dayTotals, spikes, rule.threshold, data.metric), monthly: data.monthlyOption } };
-  }, [data, k]);
+  const spikes = useMemo(() => {
+    if (!days) return null;
+    const rule = spikeRule(days.dayTotals, k);
+    const found = findSpikes(days.dayTotals, rule);
+    return { rule, found, dailyChart: dailyOption(days.ts, days.dayTotals, found, rule.threshold, days.metric) };
+  }, [days, k]);
+  const result = useMemo(() => {
+    if (!table) return null;
+    const rows = buildTable(table.body.results, table.context.table, null);
+    return { rows, metric: table.context.metric, dimension: table.context.table, flows: rows.reduce((a, r) => a + r.flows, 0) };
+  }, [table]);
 
   if (!state) return <Shell view="historical" carry=""><main id="main" className="content"><Skeleton height={320} /></main></Shell>;
 
-  // Headings and formats follow the data on screen, not a change still loading.
-  const metric = view?.metric ?? state.metric;
-  const dimension = view?.dimension ?? state.table;
+  const metric = days?.metric ?? state.metric;
   const fmt = (v: number) => formatMetric(metric, v);
-  const dim = DIMENSIONS.find((d) => d.id === dimension)!;
-  const empty = view !== null && view.tableTotalFlows === 0;
+  const dim = DIMENSIONS.find((d) => d.id === (result?.dimension ?? state.table))!;
+  const empty = result !== null && result.flows === 0 && !q.stale.table;
+  const answered = Object.values(q.answers).map((a) => (a as { body: FlowResponse }).body);
+  const dimmed = (stale: boolean) => (stale ? 'is-stale' : undefined);
 
   const download = () => {
-    if (!view) return;
-    const { header, body } = csvOf(dim.label, view.rows);
+    if (!result) return;
+    const { header, body } = csvOf(dim.label, result.rows);
     const blob = new Blob([toCsv(header, body)], { type: 'text/csv;charset=utf-8' });
     const range = 'preset' in state.range ? state.range.preset : `${isoTime(state.range.start)}_${isoTime(state.range.end)}`;
     const a = document.createElement('a');
     a.href = URL.createObjectURL(blob);
-    a.download = csvFileName([dimension, metric, range]);
+    a.download = csvFileName([result.dimension, result.metric, range]);
     a.click();
     setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
   };
@@ -94,71 +97,75 @@ export function HistoricalView() {
           <button type="button" className="btn" onClick={q.reload} disabled={q.loading}>Refresh</button>
         </div>
       </div>
-      <main id="main" className={`content${q.stale && view ? ' is-stale' : ''}`} aria-busy={q.loading}>
+      <main id="main" className="content" aria-busy={q.loading}>
         <h1 className="sr-only">Historical Traffic</h1>
         {q.error && <ErrorState error={q.error} onRetry={q.reload} />}
-        {!view && !q.error && <div className="grid"><Skeleton height={56} /><Skeleton height={320} /><div className="grid-2"><Skeleton height={240} /><Skeleton height={240} /></div></div>}
-        {view && empty && <Empty filtered={state.filters.length > 0} onClearFilters={() => update({ filters: [] })} />}
-        {view && !empty && (
+        {empty && <Empty filtered={state.filters.length > 0} onClearFilters={() => update({ filters: [] })} />}
+        {!empty && !(q.error && answered.length === 0) && (
           <div className="grid">
-            <div className="kpis">
-              <Kpi label={`Total ${metric}`} value={fmt(view.total)} title={formatExact(view.total)} />
-              <Kpi label="Median day" value={Number.isFinite(view.rule.median) ? fmt(view.rule.median) : '–'} title="The baseline the spike rule uses" />
-              <Kpi label="Peak day" value={fmt(Math.max(0, ...view.dayTotals))} />
-              <Kpi label="Spike days" value={String(view.spikes.length)} />
+            <div className={`kpis ${dimmed(q.stale.daily) ?? ''}`}>
+              <Kpi label={`Total ${metric}`} value={days ? fmt(days.total) : '…'} title={days ? formatExact(days.total) : undefined} />
+              <Kpi label="Median day" value={spikes && Number.isFinite(spikes.rule.median) ? fmt(spikes.rule.median) : '–'} title="The baseline the spike rule uses" />
+              <Kpi label="Peak day" value={days ? fmt(Math.max(0, ...days.dayTotals)) : '…'} />
+              <Kpi label="Spike days" value={spikes ? String(spikes.found.length) : '…'} />
             </div>
             <Panel
-              title="Daily traffic by protocol"
+              title="Daily traffic by protocol" className={dimmed(q.stale.daily)}
               actions={<Select id="k" label="Spike rule k" value={state.k} options={SPIKE_K_CHOICES.map((k) => ({ id: k, label: `${k} × MAD` }))} onChange={(k) => update({ k })} />}
-              note={<><span className="rule" data-rule={view.rule.method}>{describeRule(view.rule, fmt, 'day')}</span> Days are UTC days.</>}
+              note={spikes ? <><span className="rule" data-rule={spikes.rule.method}>{describeRule(spikes.rule, fmt, 'day')}</span> Days are UTC days.</> : 'Days are UTC days.'}
             >
-              <Chart
-                name="daily" height={300} option={view.options.daily} total={view.total}
-                label={`Daily ${metric} by protocol over ${view.ts.times.length} days, ${view.spikes.length} spike days`}
-              />
+              {days && spikes ? (
+                <Chart
+                  name="daily" height={300} option={spikes.dailyChart} total={days.total}
+                  label={`Daily ${metric} by protocol over ${days.ts.times.length} days, ${spikes.found.length} spike days`}
+                />
+              ) : <Skeleton height={300} />}
             </Panel>
             <div className="grid-2 grid-2-wide">
-              <Panel title="Monthly traffic by protocol" note={view.months.partial.some(Boolean) ? '* month only partly in the range.' : undefined}>
-                <Chart name="monthly" height={240} option={view.options.monthly} label={`Monthly ${metric} by protocol, ${view.months.months.length} months`} />
+              <Panel title="Monthly traffic by protocol" className={dimmed(q.stale.daily)} note={days?.months.partial.some(Boolean) ? '* month only partly in the range.' : undefined}>
+                {days ? <Chart name="monthly" height={240} option={days.monthlyChart} label={`Monthly ${metric} by protocol, ${days.months.months.length} months`} /> : <Skeleton height={240} />}
               </Panel>
-              <Panel title="Spikes">
-                {view.spikes.length === 0
-                  ? <p className="muted pad">No day above the threshold.</p>
-                  : (
-                    <table className="data" id="spikes">
-                      <thead><tr><th scope="col">Day (UTC)</th><th scope="col" className="num">{METRICS.find((m) => m.id === metric)!.label}</th><th scope="col" className="num">× median</th><th scope="col"><span className="sr-only">Open</span></th></tr></thead>
-                      <tbody>
-                        {view.spikes.map((i) => (
-                          <tr key={i}>
-                            <td>{formatDay(view.ts.times[i])}</td>
-                            <td className="num">{fmt(view.dayTotals[i])}</td>
-                            <td className="num">{view.rule.median > 0 ? `${(view.dayTotals[i] / view.rule.median).toFixed(1)}×` : '–'}</td>
-                            <td><a className="btn btn-link" href={dayLink(view.ts.times[i])}>Open day</a></td>
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
-                  )}
+              <Panel title="Spikes" className={dimmed(q.stale.daily)}>
+                {!days || !spikes ? <Skeleton height={120} />
+                  : spikes.found.length === 0
+                    ? <p className="muted pad">No day above the threshold.</p>
+                    : (
+                      <table className="data" id="spikes">
+                        <thead><tr><th scope="col">Day (UTC)</th><th scope="col" className="num">{METRICS.find((m) => m.id === metric)!.label}</th><th scope="col" className="num">× median</th><th scope="col"><span className="sr-only">Open</span></th></tr></thead>
+                        <tbody>
+                          {spikes.found.map((i) => (
+                            <tr key={i}>
+                              <td>{formatDay(days.ts.times[i])}</td>
+                              <td className="num">{fmt(days.dayTotals[i])}</td>
+                              <td className="num">{spikes.rule.median > 0 ? `${(days.dayTotals[i] / spikes.rule.median).toFixed(1)}×` : '–'}</td>
+                              <td><a className="btn btn-link" href={dayLink(days.ts.times[i])}>Open day</a></td>
+                            </tr>
+                          ))}
+                        </tbody>
+                      </table>
+                    )}
               </Panel>
             </div>
             <Panel
-              title={`Top ${dim.plural}`}
+              title={`Top ${dim.plural}`} className={dimmed(q.stale.table)}
               actions={<>
-                <Select id="table" label="Group by" value={state.table} options={DIMENSIONS} onChange={(table) => update({ table })} />
+                <Select id="table" label="Group by" value={state.table} options={DIMENSIONS} onChange={(t) => update({ table: t })} />
                 <Select id="limit" label="Rows" value={state.limit} options={TABLE_LIMITS.map((n) => ({ id: n, label: String(n) }))} onChange={(limit) => update({ limit })} />
-                <button type="button" className="btn btn-primary" onClick={download}>Download CSV</button>
+                <button type="button" className="btn btn-primary" onClick={download} disabled={!result || q.stale.table}>Download CSV</button>
               </>}
-              note={`Ordered by ${metric}; share is of all bytes in the range. The CSV holds exactly these rows and columns, with exact values.`}
+              note={`Ordered by ${result?.metric ?? state.metric}; share is of all bytes in the range. The CSV holds exactly these rows and columns, with exact values.`}
             >
-              <TopTable
-                id="results" caption={`Top ${dim.label} by ${metric}`} groupLabel={dim.label} rows={view.rows} mono={MONO.has(dimension)}
-                onPick={(r: TableRow) => r.key !== null && update({ filters: addFilterValue(state.filters, dimension, r.key) })}
-              />
+              {result ? (
+                <TopTable
+                  id="results" caption={`Top ${dim.label} by ${result.metric}`} groupLabel={dim.label} rows={result.rows} mono={MONO.has(result.dimension)}
+                  onPick={(r: TableRow) => r.key !== null && update({ filters: addFilterValue(state.filters, result.dimension, r.key) })}
+                />
+              ) : <Skeleton height={200} />}
             </Panel>
           </div>
         )}
       </main>
-      <StatusLine answers={view?.answers ?? null} updatedAt={q.updatedAt} loading={q.loading} tz={state.tz} onTz={(tz) => update({ tz })} />
+      <StatusLine answers={answered.length ? answered : null} updatedAt={q.updatedAt} loading={q.loading} tz={state.tz} onTz={(tz) => update({ tz })} />
     </Shell>
   );
 }

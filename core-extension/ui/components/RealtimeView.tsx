@@ -1,6 +1,7 @@
 'use client';
 // Real-Time Traffic: who is using the network right now.
 import { useMemo } from 'react';
+import type { FlowResponse } from '../lib/api-types.js';
 import { addFilterValue, type Filter } from '../lib/filters.js';
 import { buildTable, buildTimeSeries, stackTotals, type TableRow } from '../lib/series.js';
 import { formatBitRate, formatBytes, formatCount, formatExact, formatPacketRate } from '../lib/units.js';
@@ -37,40 +38,34 @@ export function RealtimeView() {
   const update = (patch: Partial<RealtimeState>) => state && setState({ ...state, ...patch });
   const addFilter = (key: string, value: string) => state && setState({ ...state, filters: addFilterValue(state.filters, key, value) });
 
-  // Data-derived values change with the answer only; the drawing options also
-  // with how it is drawn (chart type, time zone). A pending change redraws nothing.
-  const data = useMemo(() => {
-    if (!q.data || !q.context) return null;
-    const { series, sources, ports } = q.data;
-    // What the data was asked with (metric, split) comes from its own context, not from a change still loading.
-    const { metric: rate, split } = q.context;
-    const ts = buildTimeSeries(series.results, series.meta, rate, split || null);
-    const talkers = buildTable(sources.results, 'src_ip', rate);
-    const portRows = buildTable(ports.results, 'dst_port', rate);
-    const total = talkers.reduce((t, r) => ({ bytes: t.bytes + r.bytes, packets: t.packets + r.packets, flows: t.flows + r.flows, rate: t.rate + r.rate }), { bytes: 0, packets: 0, flows: 0, rate: 0 });
+  // Each panel is built from its own answer, read with the settings it was
+  // asked with (its context), and drawn as soon as it is in. Drawing options
+  // also follow how it is drawn (chart type, time zone), which needs no request.
+  const { series, sources, ports } = q.answers;
+  const traffic = useMemo(() => {
+    if (!series) return null;
+    const { metric, split } = series.context;
+    const ts = buildTimeSeries(series.body.results, series.body.meta, metric, split || null);
     const buckets = stackTotals(ts);
-    const peak = Math.max(0, ...buckets);
-    return { ts, rate, split, talkers, portRows, total, peak, plotted: buckets.reduce((a, b) => a + b, 0), answers: [series, sources, ports] };
-  }, [q.data, q.context]);
+    return { ts, rate: metric, split, peak: Math.max(0, ...buckets), plotted: buckets.reduce((a, b) => a + b, 0) };
+  }, [series]);
+  const talkers = useMemo(() => sources && topN(sources.body.results, 'src_ip', sources.context.metric), [sources]);
+  const portRows = useMemo(() => ports && topN(ports.body.results, 'dst_port', ports.context.metric), [ports]);
   const chartType = state?.chart ?? 'area';
   const utcView = state?.tz === 'utc';
-  const view = useMemo(() => data && {
-    ...data,
-    options: {
-      traffic: trafficOption(data.ts, data.rate, chartType, utcView),
-      sources: topBarsOption(data.talkers.slice(0, BARS), data.rate, (r) => r.rate, true),
-      ports: topBarsOption(data.portRows, data.rate, (r) => r.rate, false),
-    },
-  }, [data, chartType, utcView]);
+  const trafficChart = useMemo(() => traffic && trafficOption(traffic.ts, traffic.rate, chartType, utcView), [traffic, chartType, utcView]);
+  const sourcesChart = useMemo(() => talkers && topBarsOption(talkers.rows.slice(0, BARS), talkers.rate, (r) => r.rate, true), [talkers]);
+  const portsChart = useMemo(() => portRows && topBarsOption(portRows.rows, portRows.rate, (r) => r.rate, false), [portRows]);
 
   if (!state) return <Shell view="realtime" carry=""><main id="main" className="content"><Skeleton height={320} /></main></Shell>;
 
-  const shownRate = view?.rate ?? state.metric;
-  const fmtRate = shownRate === 'bps' ? formatBitRate : formatPacketRate;
-  const rateLabel = shownRate === 'bps' ? 'Avg bits/s' : 'Avg packets/s';
+  const rateOf = (r: 'bps' | 'pps' | undefined) => (r ?? state.metric) === 'bps' ? formatBitRate : formatPacketRate;
+  const fmtRate = rateOf(talkers?.rate);
   const utc = state.tz === 'utc';
-  const empty = view !== null && view.total.flows === 0;
+  const empty = talkers !== null && talkers !== undefined && talkers.total.flows === 0;
   const pick = (key: string) => (r: TableRow) => r.key !== null && addFilter(key, r.key);
+  const answered = Object.values(q.answers).map((a) => (a as { body: FlowResponse }).body);
+  const dim = (stale: boolean) => (stale ? 'is-stale' : undefined);
 
   return (
     <Shell view="realtime" carry={carryOver(state, 'historical')}>
@@ -82,60 +77,74 @@ export function RealtimeView() {
           <button type="button" className="btn" onClick={q.reload} disabled={q.loading}>Refresh</button>
         </div>
       </div>
-      <main id="main" className={`content${q.stale && view ? ' is-stale' : ''}`} aria-busy={q.loading}>
+      <main id="main" className="content" aria-busy={q.loading}>
         <h1 className="sr-only">Real-Time Traffic</h1>
         {q.error && <ErrorState error={q.error} onRetry={q.reload} />}
-        {!view && !q.error && <div className="grid"><Skeleton height={56} /><Skeleton height={320} /><div className="grid-2"><Skeleton height={280} /><Skeleton height={280} /></div></div>}
-        {view && empty && <Empty filtered={state.filters.length > 0} onClearFilters={() => update({ filters: [] })} />}
-        {view && !empty && (
+        {empty && !q.stale.sources && <Empty filtered={state.filters.length > 0} onClearFilters={() => update({ filters: [] })} />}
+        {!(empty && !q.stale.sources) && !(q.error && answered.length === 0) && (
           <div className="grid">
-            <div className="kpis">
-              <Kpi label="Traffic" value={formatBytes(view.total.bytes)} title={`${formatExact(view.total.bytes)} bytes`} />
-              <Kpi label={shownRate === 'bps' ? 'Average rate' : 'Average packet rate'} value={fmtRate(view.total.rate)} />
-              <Kpi label={shownRate === 'bps' ? 'Peak rate' : 'Peak packet rate'} value={fmtRate(view.peak)} title="Highest bucket in the chart" />
-              <Kpi label="Packets" value={formatCount(view.total.packets)} title={`${formatExact(view.total.packets)} packets`} />
-              <Kpi label="Flows" value={formatCount(view.total.flows)} title={`${formatExact(view.total.flows)} flows`} />
+            <div className={`kpis ${dim(q.stale.sources || q.stale.series) ?? ''}`}>
+              <Kpi label="Traffic" value={talkers ? formatBytes(talkers.total.bytes) : '…'} title={talkers ? `${formatExact(talkers.total.bytes)} bytes` : undefined} />
+              <Kpi label={talkers?.rate === 'pps' ? 'Average packet rate' : 'Average rate'} value={talkers ? fmtRate(talkers.total.rate) : '…'} />
+              <Kpi label={traffic?.rate === 'pps' ? 'Peak packet rate' : 'Peak rate'} value={traffic ? rateOf(traffic.rate)(traffic.peak) : '…'} title="Highest bucket in the chart" />
+              <Kpi label="Packets" value={talkers ? formatCount(talkers.total.packets) : '…'} title={talkers ? `${formatExact(talkers.total.packets)} packets` : undefined} />
+              <Kpi label="Flows" value={talkers ? formatCount(talkers.total.flows) : '…'} title={talkers ? `${formatExact(talkers.total.flows)} flows` : undefined} />
             </div>
             <Panel
-              title="Traffic over time"
+              title="Traffic over time" className={dim(q.stale.series)}
               actions={<>
                 <Segmented label="Metric" value={state.metric} options={[{ id: 'bps', label: 'bits/s' }, { id: 'pps', label: 'packets/s' }] as const} onChange={(metric) => update({ metric })} />
                 <Select id="split" label="By" value={state.split} options={SPLITS} onChange={(split) => update({ split })} />
                 <Segmented label="Chart type" value={state.chart} options={[{ id: 'area', label: 'Stacked' }, { id: 'line', label: 'Lines' }] as const} onChange={(chart) => update({ chart })} />
               </>}
-              note={view.ts.series.some((s) => s.other) ? `Top ${SPLIT_LIMIT} by ${shownRate === 'bps' ? 'volume' : 'packets'} over the range; the rest is "other".` : undefined}
+              note={traffic?.ts.series.some((s) => s.other) ? `Top ${SPLIT_LIMIT} by ${traffic.rate === 'bps' ? 'volume' : 'packets'} over the range; the rest is "other".` : undefined}
             >
-              <Chart
-                name="traffic" height={300} option={view.options.traffic} total={view.plotted}
-                onClick={(e) => { const s = view.ts.series.find((x) => x.name === e.seriesName); if (s?.key && view.split) addFilter(view.split, s.key); }}
-                label={`Traffic over time in ${shownRate === 'bps' ? 'bits' : 'packets'} per second, ${view.ts.series.length} series, peak ${fmtRate(view.peak)}`}
-              />
+              {traffic && trafficChart ? (
+                <Chart
+                  name="traffic" height={300} option={trafficChart} total={traffic.plotted}
+                  onClick={(e) => { const s = traffic.ts.series.find((x) => x.name === e.seriesName); if (s?.key && traffic.split) addFilter(traffic.split, s.key); }}
+                  label={`Traffic over time in ${traffic.rate === 'bps' ? 'bits' : 'packets'} per second, ${traffic.ts.series.length} series, peak ${rateOf(traffic.rate)(traffic.peak)}`}
+                />
+              ) : <Skeleton height={300} />}
             </Panel>
             <div className="grid-2">
-              <Panel title="Top source IPs" note="Click a bar or an address to filter on it.">
-                <Chart
-                  name="sources" height={barHeight(view.talkers)} option={view.options.sources}
-                  label={`Top source IPs by average ${shownRate === 'bps' ? 'bit' : 'packet'} rate: ${view.talkers.filter((r) => !r.other).slice(0, 3).map((r) => r.label).join(', ')}`}
-                  onClick={(e) => { const r = view.talkers.filter((x) => !x.other)[e.dataIndex]; if (r?.key) addFilter('src_ip', r.key); }}
-                />
+              <Panel title="Top source IPs" className={dim(q.stale.sources)} note="Click a bar or an address to filter on it.">
+                {talkers && sourcesChart ? (
+                  <Chart
+                    name="sources" height={barHeight(talkers.rows)} option={sourcesChart}
+                    label={`Top source IPs by average ${talkers.rate === 'bps' ? 'bit' : 'packet'} rate: ${talkers.rows.filter((r) => !r.other).slice(0, 3).map((r) => r.label).join(', ')}`}
+                    onClick={(e) => { const r = talkers.rows.filter((x) => !x.other)[e.dataIndex]; if (r?.key) addFilter('src_ip', r.key); }}
+                  />
+                ) : <Skeleton height={256} />}
               </Panel>
-              <Panel title="Top destination ports" note={<PortLinks rows={view.portRows} onPick={pick('dst_port')} />}>
-                <Chart
-                  name="ports" height={barHeight(view.portRows)} option={view.options.ports}
-                  label={`Top destination ports: ${view.portRows.filter((r) => !r.other).slice(0, 3).map((r) => r.label).join(', ')}`}
-                  onClick={(e) => { const r = view.portRows.filter((x) => !x.other)[e.dataIndex]; if (r?.key) addFilter('dst_port', r.key); }}
-                />
+              <Panel title="Top destination ports" className={dim(q.stale.ports)} note={portRows ? <PortLinks rows={portRows.rows} onPick={pick('dst_port')} /> : undefined}>
+                {portRows && portsChart ? (
+                  <Chart
+                    name="ports" height={barHeight(portRows.rows)} option={portsChart}
+                    label={`Top destination ports: ${portRows.rows.filter((r) => !r.other).slice(0, 3).map((r) => r.label).join(', ')}`}
+                    onClick={(e) => { const r = portRows.rows.filter((x) => !x.other)[e.dataIndex]; if (r?.key) addFilter('dst_port', r.key); }}
+                  />
+                ) : <Skeleton height={256} />}
               </Panel>
             </div>
-            <Panel title="Top talkers" note={`Top ${TALKERS} source addresses; share is of all traffic in the range.`}>
-              <TopTable id="talkers" caption="Top talkers by source IP" groupLabel="Source IP" rows={view.talkers} mono rate={{ label: rateLabel, format: fmtRate }} onPick={pick('src_ip')} />
+            <Panel title="Top talkers" className={dim(q.stale.sources)} note={`Top ${TALKERS} source addresses; share is of all traffic in the range.`}>
+              {talkers
+                ? <TopTable id="talkers" caption="Top talkers by source IP" groupLabel="Source IP" rows={talkers.rows} mono rate={{ label: talkers.rate === 'bps' ? 'Avg bits/s' : 'Avg packets/s', format: fmtRate }} onPick={pick('src_ip')} />
+                : <Skeleton height={200} />}
             </Panel>
           </div>
         )}
       </main>
-      <StatusLine answers={view?.answers ?? null} updatedAt={q.updatedAt} loading={q.loading} tz={state.tz} onTz={(tz) => update({ tz })} />
+      <StatusLine answers={answered.length ? answered : null} updatedAt={q.updatedAt} loading={q.loading} tz={state.tz} onTz={(tz) => update({ tz })} />
     </Shell>
   );
+}
+
+/** A top-N answer as table rows, with the totals of all rows (the "other" row included). */
+function topN(results: FlowResponse['results'], field: string, rate: 'bps' | 'pps') {
+  const rows = buildTable(results, field, rate);
+  const total = rows.reduce((t, r) => ({ bytes: t.bytes + r.bytes, packets: t.packets + r.packets, flows: t.flows + r.flows, rate: t.rate + r.rate }), { bytes: 0, packets: 0, flows: 0, rate: 0 });
+  return { rows, rate, total };
 }
 
 function barHeight(rows: TableRow[]): number {
