@@ -54,6 +54,8 @@ export class PullLoop<P = undefined> {
   private readonly deadLettered: Counter;
   private readonly writeErrors: Counter;
   private fetching: { stop(): void } | undefined;
+  /** Records per stream message, on average lately (sizes the next fetch). */
+  private recordsPerMessage: number | undefined;
 
   constructor(private readonly js: JetStreamClient, private readonly sink: Sink<P>, private readonly opts: PullOptions<P>, private readonly log: Logger, registry: Registry) {
     this.received = new Counter({ name: 'netflow_writer_records_total', help: 'records pulled from the stream', registers: [registry] });
@@ -85,16 +87,22 @@ export class PullLoop<P = undefined> {
       const heartbeat = this.opts.heartbeatMs ? setInterval(() => { for (const m of pending) m.working(); }, this.opts.heartbeatMs) : undefined;
       try {
         while (this.running && count < this.opts.batchSize && Date.now() < deadline) {
-          const iter = await consumer.fetch({ max_messages: Math.min(256, Math.max(1, this.opts.batchSize - count)), expires: Math.max(1000, deadline - Date.now()) });
+          // As many messages as the batch still needs records, by the size messages have had.
+          const want = Math.min(256, Math.max(1, Math.ceil((this.opts.batchSize - count) / (this.recordsPerMessage ?? this.opts.batchSize))));
+          const iter = await consumer.fetch({ max_messages: want, expires: Math.max(1000, deadline - Date.now()) });
           this.fetching = iter;
-          for await (const m of iter) {
+          // Only collect while the fetch runs: it ends at its expiry whether or
+          // not the messages the server already sent were read, and those wait
+          // out ack_wait. Decoding here made a slow batch strand most of a fetch.
+          const fetched: JsMsg[] = [];
+          for await (const m of iter) fetched.push(m);
+          for (const m of fetched) {
             const decoded = this.decode(m);
             if (!decoded) continue;
             pending.push(m);
             messages.push(decoded);
-            // No early break: leaving a fetch half read would strand its remaining
-            // messages until ack_wait redelivers them.
             count += decoded.records.length;
+            this.recordsPerMessage = this.recordsPerMessage === undefined ? Math.max(1, decoded.records.length) : Math.max(1, 0.8 * this.recordsPerMessage + 0.2 * decoded.records.length);
           }
         }
       } catch (err) {
