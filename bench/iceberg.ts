@@ -11,6 +11,7 @@
 //   npm run build && node dist/bench/iceberg.js [--rows N] [--batch N]
 //
 // The machine is small and shared (2 cores): the figures are indicative.
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connect } from 'nats';
@@ -38,7 +39,13 @@ function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
-async function streamToSnapshot(records: FlowRecord[]): Promise<{ rowsPerSecond: number; seconds: number; snapshots: number; bytes: number }> {
+/** CPU seconds of this process (every thread: JavaScript and DuckDB's) since `from`. */
+function cpuSeconds(from: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(from);
+  return (u.user + u.system) / 1e6;
+}
+
+async function streamToSnapshot(records: FlowRecord[]): Promise<{ rowsPerSecond: number; rowsPerCpuSecond: number; seconds: number; snapshots: number; bytes: number }> {
   const nats = await startNatsServer();
   const dir = tempDir('bench-iceberg');
   try {
@@ -52,14 +59,16 @@ async function streamToSnapshot(records: FlowRecord[]): Promise<{ rowsPerSecond:
     await publishFlows(nc.jetstream(), records, 1000);
     const service = new ParquetWriterService(cfg, log);
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     await service.start();
     const catalog = new FsCatalog(root);
     await waitFor('all committed', async () => Number((await loadTable(catalog)).currentSnapshot?.summary['total-records'] ?? 0) >= records.length, 3_600_000, 50);
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = cpuSeconds(cpu0);
     await service.stop();
     await nc.close();
     const table = await loadTable(catalog);
-    return { rowsPerSecond: records.length / seconds, seconds, snapshots: table.snapshots.length, bytes: Number(table.currentSnapshot!.summary['total-files-size']) };
+    return { rowsPerSecond: records.length / seconds, rowsPerCpuSecond: records.length / cpu, seconds, snapshots: table.snapshots.length, bytes: Number(table.currentSnapshot!.summary['total-files-size']) };
   } finally {
     await nats.destroy();
     dir.remove();
@@ -73,13 +82,15 @@ async function parquetAlone(records: FlowRecord[]): Promise<void> {
     // Batch files as the writer makes them, then one compacted file per day.
     let t = 0;
     const files: DataFile[] = [];
+    const cpu0 = process.cpuUsage();
     for (let i = 0; i < records.length; i += BATCH) {
       const t0 = performance.now();
       files.push(...await parquet.writeRecords(records.slice(i, i + BATCH), (day) => join(dir.path, 'netflow', 'data', `d=${day}`, `${i}.parquet`)));
       t += performance.now() - t0;
     }
+    const cpu = cpuSeconds(cpu0);
     const bytes = files.reduce((n, f) => n + f.fileSizeBytes, 0);
-    console.log(`parquet: ${fmt(records.length)} rows in ${files.length} batch files, ${fmt(records.length / (t / 1000))} rows/s (stage + sort + zstd + stats), ${fmt(bytes / records.length, 2)} bytes/row`);
+    console.log(`parquet: ${fmt(records.length)} rows in ${files.length} batch files, ${fmt(records.length / (t / 1000))} rows/s wall, ${fmt(records.length / cpu)} rows per CPU second (stage + sort + zstd + stats), ${fmt(bytes / records.length, 2)} bytes/row`);
     const perColumn = COLUMNS.map((c) => [c.name, files.reduce((n, f) => n + (f.columnSizes.get(c.id) ?? 0), 0) / records.length] as const).sort((a, b) => b[1] - a[1]);
     console.log(`  bytes/row by column: ${perColumn.map(([n, b]) => `${n} ${fmt(b, 2)}`).join(', ')}`);
     const t0 = performance.now();
@@ -101,4 +112,4 @@ const records = makeFlows(ROWS, { seed: 42, startMs: Math.floor(Date.now() / DAY
 console.log(`${fmt(ROWS)} realistic flows, batches of ${fmt(BATCH)} records`);
 await parquetAlone(records);
 const e2e = await streamToSnapshot(records);
-console.log(`stream -> committed snapshot: ${fmt(e2e.rowsPerSecond)} rows/s (${fmt(ROWS)} rows in ${fmt(e2e.seconds, 1)} s, ${e2e.snapshots} snapshots, ${fmt(e2e.bytes / ROWS, 2)} bytes/row in batch files)`);
+console.log(`stream -> committed snapshot: ${fmt(e2e.rowsPerSecond)} rows/s wall, ${fmt(e2e.rowsPerCpuSecond)} rows per CPU second of the writer (${fmt(ROWS)} rows in ${fmt(e2e.seconds, 1)} s, ${e2e.snapshots} snapshots, ${fmt(e2e.bytes / ROWS, 2)} bytes/row in batch files; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)`);

@@ -90,7 +90,7 @@ export const parquetWriterSchema: Schema<ParquetWriterConfig> = {
   iceberg_token: { doc: 'bearer token for the REST catalog ("" = none); never logged', format: String, default: '', sensitive: true },
   batch_size: { doc: 'records per commit (one Iceberg snapshot)', format: bounded(1, 2_000_000), default: 200_000 },
   batch_interval: { doc: 'longest a record waits for its commit ("5m")', format: 'duration-ms', default: 300_000 },
-  ack_wait: { doc: 'JetStream ack wait of the consumer: how long a crashed instance\'s batch waits before redelivery; must exceed batch_interval plus a commit', format: 'duration-ms', default: 600_000 },
+  ack_wait: { doc: 'JetStream ack wait: how long the batch of a crashed instance waits before redelivery (held messages are kept alive meanwhile)', format: 'duration-ms', default: 60_000 },
   max_ack_pending: { doc: 'messages delivered and not yet acknowledged, across all instances', format: 'positive-int', default: 20_000 },
   retention_days: { doc: 'days of flows kept; older days are removed whole', format: bounded(1, 36_500), default: 90 },
   snapshot_retention: { doc: 'how long snapshots are kept for time travel ("7d")', format: 'duration-ms', default: 7 * 86_400_000 },
@@ -113,7 +113,7 @@ export const parquetWriterSchema: Schema<ParquetWriterConfig> = {
 
 function relationError(c: ParquetWriterConfig): string | undefined {
   if (!c.iceberg_catalog && !c.output_path) return 'output_path: must name the table folder when iceberg_catalog is ""';
-  if (c.ack_wait < c.batch_interval + 5_000) return `ack_wait: must be at least batch_interval + 5s (${c.batch_interval + 5_000} ms), or every batch would be redelivered while it is still filling`;
+  if (c.ack_wait < 3000) return 'ack_wait: must be at least 3s (held messages are kept alive every third of it)';
   if (c.max_ack_pending < 2) return 'max_ack_pending: must be at least 2';
   return undefined;
 }

@@ -62,7 +62,13 @@ export class ParquetWriterService implements Service {
       source: `${STREAM}/${CONSUMERS.iceberg}`,
       ackFloor: async () => (await jsm.consumers.info(STREAM, CONSUMERS.iceberg)).ack_floor.stream_seq,
     });
-    this.loop = new PullLoop(this.link.nc.jetstream(), writer, { durable: CONSUMERS.iceberg, batchSize: c.batch_size, maxWaitMs: c.batch_interval, writer: 'parquet-writer' }, this.log, this.registry);
+    // The heartbeat keeps a batch's messages from redelivery while it fills
+    // and commits, so ack_wait only bounds how long a crashed instance's batch
+    // waits before another instance gets it.
+    this.loop = new PullLoop(this.link.nc.jetstream(), writer, {
+      durable: CONSUMERS.iceberg, batchSize: c.batch_size, maxWaitMs: c.batch_interval, writer: 'parquet-writer',
+      heartbeatMs: Math.max(500, Math.floor(c.ack_wait / 3)),
+    }, this.log, this.registry);
     this.loop.start();
 
     this.schedule(c.compaction_interval, 'compaction', () => this.compactOnce());
