@@ -130,9 +130,26 @@ function rollup(name: string, dimensions: Dimension[]): RollupSpec {
   return { name, kind: 'rollup', grainSeconds: 60, dimensions, metrics: ROLLUP_METRICS, feed: `${name}_feed` };
 }
 
-/** One-minute rollups, smallest first (the cheapest table that has every dimension a query needs wins). */
+const INTERFACES = rollup('flows_1m_interfaces', ['exporter', 'input_if', 'output_if', 'protocol', 'src_as', 'dst_as']);
+
+/**
+ * One-minute rollups, smallest first (the cheapest table that has every
+ * dimension a query needs wins). Each keeps one side of a flow: pairs of
+ * addresses or of ports are nearly unique per minute (a rollup of them is as
+ * big as the flows table), single sides shrink to a quarter or less on a
+ * network of a few thousand flows/s, and the more flows, the smaller.
+ */
 export const ROLLUPS: readonly RollupSpec[] = [
-  rollup('flows_1m_interfaces', ['exporter', 'input_if', 'output_if', 'protocol', 'src_as', 'dst_as']),
+  INTERFACES,
+  rollup('flows_1m_src_ports', ['exporter', 'protocol', 'src_port']),
+  rollup('flows_1m_dst_hosts', ['exporter', 'protocol', 'dst_ip']),
+  rollup('flows_1m_src_hosts', ['exporter', 'protocol', 'src_ip']),
+  rollup('flows_1m_dst_ports', ['exporter', 'protocol', 'dst_port']),
+];
+
+/** The rollups migration 1 made (frozen: migrations never change once shipped). */
+const V1_ROLLUPS: readonly RollupSpec[] = [
+  INTERFACES,
   rollup('flows_1m_ports', ['exporter', 'protocol', 'src_port', 'dst_port']),
   rollup('flows_1m_talkers', ['exporter', 'protocol', 'src_ip', 'dst_ip']),
 ];
@@ -280,11 +297,11 @@ ORDER BY (timestamp, ${r.dimensions.join(', ')}, sampling_rate, ingest_seq)${ttl
 }
 
 /** The aggregation of one rollup over a source table of flow columns (used by both of its views). */
-export function rollupSelect(database: string, r: RollupSpec, source: string): string {
+export function rollupSelect(database: string, r: RollupSpec, source: string, where?: string): string {
   const keys = ['timestamp', ...r.dimensions, 'sampling_rate', 'ingest_seq'].join(', ');
   return `SELECT toStartOfMinute(timestamp) AS timestamp, ${r.dimensions.join(', ')}, sampling_rate, ingest_seq,
 sum(bytes) AS bytes, sum(packets) AS packets, countIf(ingest_seq = 0) AS flows, countIf(ingest_seq != 0) AS marks
-FROM ${tableRef(database, source)} GROUP BY ${keys}`;
+FROM ${tableRef(database, source)}${where ? ` WHERE ${where}` : ''} GROUP BY ${keys}`;
 }
 
 function createView(ctx: SchemaContext, name: string, target: string, select: string): string {
@@ -309,16 +326,44 @@ export const MIGRATIONS: readonly Migration[] = [
     statements: (ctx) => [
       `CREATE DATABASE IF NOT EXISTS ${assertIdentifier(ctx.database, 'database')}`,
       createFlows(ctx),
-      ...ROLLUPS.map((r) => createRollup(ctx, r)),
+      ...V1_ROLLUPS.map((r) => createRollup(ctx, r)),
       createNullTable(ctx, INGEST_TABLE),
-      ...ROLLUPS.map((r) => createNullTable(ctx, r.feed)),
+      ...V1_ROLLUPS.map((r) => createNullTable(ctx, r.feed)),
       // Views last: once the ingest table has them, an insert reaches every table.
       createView(ctx, `${RAW.name}_mv`, RAW.name, `SELECT * FROM ${tableRef(ctx.database, INGEST_TABLE)}`),
-      ...ROLLUPS.map((r) => createView(ctx, `${r.name}_mv`, r.name, rollupSelect(ctx.database, r, INGEST_TABLE))),
-      ...ROLLUPS.map((r) => createView(ctx, `${r.feed}_mv`, r.name, rollupSelect(ctx.database, r, r.feed))),
+      ...V1_ROLLUPS.flatMap((r) => rollupViews(ctx, r)),
     ],
   },
+  {
+    version: 2,
+    description: 'one-sided host and port rollups replace the address-pair and port-pair ones (as big as the flows table)',
+    statements: (ctx) => {
+      const gone = V1_ROLLUPS.filter((r) => !ROLLUPS.some((n) => n.name === r.name));
+      const added = ROLLUPS.filter((r) => !V1_ROLLUPS.some((o) => o.name === r.name));
+      return [
+        ...gone.flatMap((r) => [`${r.name}_mv`, `${r.feed}_mv`, r.feed, r.name].map((t) => `DROP TABLE IF EXISTS ${tableRef(ctx.database, t)}`)),
+        ...added.flatMap((r) => [
+          createRollup(ctx, r),
+          createNullTable(ctx, r.feed),
+          // Filled from the flows already stored (markers included) before its
+          // views exist, and only while empty, so a rerun adds nothing. Run the
+          // first writer of a new version alone: rows another one inserts
+          // between this and the views would be missed.
+          `INSERT INTO ${tableRef(ctx.database, r.name)} ${rollupSelect(ctx.database, r, RAW.name, `(SELECT count() FROM ${tableRef(ctx.database, r.name)}) = 0`)}`,
+          ...rollupViews(ctx, r),
+        ]),
+      ];
+    },
+  },
 ];
+
+/** A rollup's two views: from the ingest table (every insert) and from its own feed (repairs). */
+function rollupViews(ctx: SchemaContext, r: RollupSpec): string[] {
+  return [
+    createView(ctx, `${r.name}_mv`, r.name, rollupSelect(ctx.database, r, INGEST_TABLE)),
+    createView(ctx, `${r.feed}_mv`, r.name, rollupSelect(ctx.database, r, r.feed)),
+  ];
+}
 
 export function createMigrationsTable(database: string): string[] {
   return [

@@ -208,4 +208,4 @@ FROM ${database}.${table} WHERE ingest_seq = 0`);
   return { flows: Number(row!.f), bytes: BigInt(row!.b!), packets: BigInt(row!.p!), scaledBytes: BigInt(row!.sb!), scaledPackets: BigInt(row!.sp!) };
 }
 
-export const DATA_TABLE_NAMES = ['flows', 'flows_1m_interfaces', 'flows_1m_ports', 'flows_1m_talkers'] as const;
+export const DATA_TABLE_NAMES = ['flows', 'flows_1m_interfaces', 'flows_1m_src_ports', 'flows_1m_dst_hosts', 'flows_1m_src_hosts', 'flows_1m_dst_ports'] as const;

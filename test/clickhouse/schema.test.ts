@@ -8,9 +8,9 @@ import { createRegistry } from '../../common/metrics.js';
 import { capabilitiesOf } from '../../consumers/clickhouse/engine.js';
 import { migrate } from '../../consumers/clickhouse/migrate.js';
 import { encodeMessage } from '../../consumers/clickhouse/rows.js';
-import { assertIdentifier, ipHex, ipLiteral, ipRange, MIGRATIONS, pickTable, RAW, ROLLUPS, tableRef, timeBucket, timeLiteral } from '../../consumers/clickhouse/schema.js';
+import { assertIdentifier, createMigrationsTable, ipHex, ipLiteral, ipRange, MIGRATIONS, pickTable, RAW, ROLLUPS, tableRef, timeBucket, timeLiteral } from '../../consumers/clickhouse/schema.js';
 import { ClickHouseWriter } from '../../consumers/clickhouse/writer.js';
-import { DATA_TABLE_NAMES, ENGINE_KINDS, ENGINE_NAMES, freshDatabase, log, makeFlows, startEngine, type EngineEnv } from './harness.js';
+import { DATA_TABLE_NAMES, ENGINE_KINDS, ENGINE_NAMES, freshDatabase, log, makeFlows, startEngine, tableTotals, totals, type EngineEnv } from './harness.js';
 
 const DAY = 86_400_000;
 
@@ -23,8 +23,9 @@ test('capabilities follow the version', () => {
 
 test('the planner picks the cheapest table that has every dimension', () => {
   assert.equal(pickTable(['protocol'], 60).name, 'flows_1m_interfaces');
-  assert.equal(pickTable(['dst_port'], 300).name, 'flows_1m_ports');
-  assert.equal(pickTable(['src_ip', 'dst_ip'], null).name, 'flows_1m_talkers');
+  assert.equal(pickTable(['dst_port'], 300).name, 'flows_1m_dst_ports');
+  assert.equal(pickTable(['src_ip'], null).name, 'flows_1m_src_hosts');
+  assert.equal(pickTable(['src_ip', 'dst_ip'], null).name, RAW.name, 'address pairs only in the flows table');
   assert.equal(pickTable(['src_ip', 'dst_port'], 60).name, RAW.name);
   assert.equal(pickTable(['protocol'], 30).name, RAW.name, 'a 30 s bucket is finer than the rollups');
 });
@@ -61,6 +62,32 @@ for (const kind of ENGINE_KINDS) {
       assert.equal(/CODEC\(T64, ZSTD\(3\)\)/.test(ddl!.statement), modern, 'codecs exactly where supported');
       assert.equal(/LowCardinality\(String\)/.test(ddl!.statement), env.engine.capabilities.lowCardinality);
       assert.equal(/TTL timestamp/.test(ddl!.statement), env.engine.capabilities.ttl);
+    });
+
+    test('an existing version-1 database is migrated to the newest, its flows carried into the new rollups', async () => {
+      const db = freshDatabase();
+      const ctx = { database: db, caps: env.engine.capabilities, retentionMs: 30 * DAY };
+      for (const sql of [...createMigrationsTable(db), ...MIGRATIONS[0]!.statements(ctx)]) await env.engine.exec(sql);
+      await env.engine.insert(`${db}.schema_migrations`, [{ version: 1, description: MIGRATIONS[0]!.description, applied_at: Math.floor(Date.now() / 1000) }]);
+      const records = makeFlows(5000, { seed: 31, baseMs: Date.now() - 3_600_000, spreadMs: 1_800_000 });
+      const messages = [];
+      for (let i = 0; i < records.length; i += 500) {
+        const slice = records.slice(i, i + 500);
+        messages.push({ seq: 1 + i / 500, redelivered: false, records: slice, prepared: encodeMessage(slice, 'c') });
+      }
+      await new ClickHouseWriter(env.engine, db, log, createRegistry('t')).write(messages);
+      assert.equal(await migrate(env.engine, db, 30 * DAY, log), MIGRATIONS.at(-1)!.version);
+      const sent = totals(records);
+      for (const t of DATA_TABLE_NAMES) {
+        assert.deepEqual(await tableTotals(env.engine, db, t), sent, t);
+        const [m] = await env.engine.query<{ n: string }>(`SELECT uniqExact(ingest_seq) AS n FROM ${db}.${t} WHERE ingest_seq != 0`);
+        assert.equal(Number(m!.n), messages.length, `${t}: markers carried over`);
+      }
+      const left = await env.engine.query<{ name: string }>(`SELECT name FROM system.tables WHERE database = '${db}' AND (name LIKE 'flows_1m_talkers%' OR name LIKE 'flows_1m_ports%')`);
+      assert.deepEqual(left, [], 'the old rollups and their views are gone');
+      // A rerun of the backfill (as after a crash before the version was recorded) adds nothing.
+      for (const sql of MIGRATIONS[1]!.statements(ctx)) await env.engine.exec(sql);
+      for (const t of DATA_TABLE_NAMES) assert.deepEqual(await tableTotals(env.engine, db, t), sent, `${t} after a rerun`);
     });
 
     test('one insert of one partition is one part in every table, even past the parser chunk size', async () => {

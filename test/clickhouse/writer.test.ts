@@ -73,7 +73,7 @@ FROM ${db}.flows WHERE ingest_seq = 0 ORDER BY input_if`);
         // A rollup grouped by one of its dimensions matches the records grouped the same way.
         const byPort = new Map<number, bigint>();
         for (const r of records) byPort.set(r.dst_port, (byPort.get(r.dst_port) ?? 0n) + BigInt(r.bytes) * BigInt(r.sampling_rate));
-        const got = await env.engine.query<{ p: number; b: string }>(`SELECT dst_port AS p, sum(bytes * sampling_rate) AS b FROM ${db}.flows_1m_ports WHERE ingest_seq = 0 GROUP BY p ORDER BY p`);
+        const got = await env.engine.query<{ p: number; b: string }>(`SELECT dst_port AS p, sum(bytes * sampling_rate) AS b FROM ${db}.flows_1m_dst_ports WHERE ingest_seq = 0 GROUP BY p ORDER BY p`);
         assert.deepEqual(got.map((g) => [Number(g.p), BigInt(g.b)]), [...byPort.entries()].sort((a, b) => a[0] - b[0]));
 
         // One marker per message per UTC day it touches, in every table.
@@ -154,7 +154,7 @@ FROM ${db}.flows WHERE ingest_seq = 0 ORDER BY input_if`);
       };
       await insertVia('flows_ingest', seqs[0]!, stored);
       await insertVia('flows', seqs[1]!, partial);
-      await insertVia(ROLLUPS.find((r) => r.name === 'flows_1m_talkers')!.feed, seqs[1]!, partial);
+      await insertVia(ROLLUPS.find((r) => r.name === 'flows_1m_src_hosts')!.feed, seqs[1]!, partial);
 
       // Redelivery comes after ack_wait (2 s); the writer then sees all three flagged redelivered.
       const writer = await startWriter(writerConfig(env, nats.server, db, { ack_wait: 3000 }));
