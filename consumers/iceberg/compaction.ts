@@ -14,7 +14,7 @@ import type { ParquetWriter } from './parquet.js';
 import { dayOf, dayText, PARTITION_FIELD_NAME } from './schema.js';
 import * as seqset from './seqset.js';
 import { addedEntries, commitSnapshot, FilesGoneError, rewriteWithout, writeManifest } from './snapshot.js';
-import { liveEntries, loadTable } from './table.js';
+import { liveEntries, loadTable, timestampBounds } from './table.js';
 import { CommitStateUnknownError } from './catalog-rest.js';
 
 export interface CompactionOptions {
@@ -52,7 +52,8 @@ export async function compact(catalog: Catalog, parquet: ParquetWriter, opts: Co
 
 /** Files in time order, cut into groups of about targetBytes each. */
 export function groupFiles(files: DataFile[], targetBytes: number): DataFile[][] {
-  const sorted = [...files].sort((a, b) => a.path.localeCompare(b.path));
+  // Grouped in time order, so compacted files cover disjoint time ranges and prune well.
+  const sorted = [...files].sort((a, b) => timestampBounds(a).minMs - timestampBounds(b).minMs || a.path.localeCompare(b.path));
   const groups: DataFile[][] = [];
   let current: DataFile[] = [];
   let bytes = 0;

@@ -112,3 +112,18 @@ export function decodeBound(type: IcebergType | 'date', bytes: Uint8Array): bigi
   if (type === 'date') return b.readInt32LE(0);
   return b.readBigInt64LE(0);
 }
+
+/**
+ * Refuses a table whose current schema or partition spec is not this
+ * writer's: files written with our field ids into someone else's layout
+ * would be misread by every engine.
+ */
+export function checkTableLayout(md: { schemas: IcebergSchemaJson[]; 'current-schema-id': number; 'partition-specs': PartitionSpecJson[]; 'default-spec-id': number }, where: string): void {
+  const schema = md.schemas.find((x) => x['schema-id'] === md['current-schema-id']);
+  const spec = md['partition-specs'].find((x) => x['spec-id'] === md['default-spec-id']);
+  const want = schemaJson().fields.map((f) => `${f.id}:${f.name}:${f.type}`).join(',');
+  const have = (schema?.fields ?? []).map((f) => `${f.id}:${f.name}:${f.type}`).join(',');
+  if (have !== want) throw new Error(`${where}: the table's schema (${have}) is not the netflow schema (${want})`);
+  const specText = (x?: PartitionSpecJson) => (x?.fields ?? []).map((f) => `${f['field-id']}:${f['source-id']}:${f.transform}`).join(',');
+  if (specText(spec) !== specText(partitionSpecJson())) throw new Error(`${where}: the table is partitioned as ${specText(spec) || 'nothing'}, not day(timestamp)`);
+}

@@ -15,6 +15,7 @@ import { compact } from './compaction.js';
 import type { ParquetWriterConfig } from './config.js';
 import { ParquetWriter, type ParquetOptions } from './parquet.js';
 import { applyRetention, removeOrphans } from './retention.js';
+import { checkTableLayout } from './schema.js';
 import { IcebergWriter } from './writer.js';
 
 export class ParquetWriterService implements Service {
@@ -42,6 +43,7 @@ export class ParquetWriterService implements Service {
     const c = this.config;
     this.catalog = await openCatalog(c);
     const table = await loadOrCreate(this.catalog);
+    checkTableLayout(table.metadata, this.catalog.describe);
     this.log.info({ catalog: this.catalog.describe, location: table.metadata.location }, 'table ready');
     // Leftovers of a commit that crashed are unreferenced files; sweep them now.
     const orphans = await removeOrphans(this.catalog, c.orphan_grace);
