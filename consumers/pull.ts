@@ -3,7 +3,7 @@
 // the sink says the batch is durable. Undecodable messages (and ones the
 // writer's `prepare` rejects) go to the dead-letter subject with the reason and
 // are acked, so one bad message never stalls a writer.
-import { headers, type JetStreamClient, type JsMsg } from 'nats';
+import { headers, type Consumer, type JetStreamClient, type JsMsg } from 'nats';
 import { decodeBatch, type FlowRecord } from '../common/flow.js';
 import { DEAD_LETTER_PREFIX, STREAM } from '../common/stream.js';
 import type { Logger } from '../common/log.js';
@@ -47,6 +47,14 @@ export interface PullOptions<P = undefined> {
   heartbeatMs?: number;
 }
 
+/** A batch pulled and decoded, waiting for its write. */
+interface Pulled<P> {
+  pending: JsMsg[];
+  messages: StreamMessage<P>[];
+  count: number;
+  heartbeat: NodeJS.Timeout | undefined;
+}
+
 export class PullLoop<P = undefined> {
   private running = false;
   private done: Promise<void> | undefined;
@@ -56,6 +64,7 @@ export class PullLoop<P = undefined> {
   private fetching: { stop(): void } | undefined;
   /** Records per stream message, on average lately (sizes the next fetch). */
   private recordsPerMessage: number | undefined;
+  private fetchBackoff = 500;
 
   constructor(private readonly js: JetStreamClient, private readonly sink: Sink<P>, private readonly opts: PullOptions<P>, private readonly log: Logger, registry: Registry) {
     this.received = new Counter({ name: 'netflow_writer_records_total', help: 'records pulled from the stream', registers: [registry] });
@@ -78,57 +87,79 @@ export class PullLoop<P = undefined> {
 
   private async loop(): Promise<void> {
     const consumer = await this.js.consumers.get(STREAM, this.opts.durable);
-    let backoff = 500;
+    // The previous batch is written (and acked) while the next one is pulled
+    // and decoded, so the sink's engine and this thread work at once. Writes
+    // stay one at a time and in order; at most one batch waits behind them.
+    let writing: Promise<void> = Promise.resolve();
     while (this.running) {
-      const pending: JsMsg[] = [];
-      const messages: StreamMessage<P>[] = [];
-      let count = 0;
-      const deadline = Date.now() + this.opts.maxWaitMs;
-      const heartbeat = this.opts.heartbeatMs ? setInterval(() => { for (const m of pending) m.working(); }, this.opts.heartbeatMs) : undefined;
-      try {
-        while (this.running && count < this.opts.batchSize && Date.now() < deadline) {
-          // As many messages as the batch still needs records, by the size messages have had.
-          const want = Math.min(256, Math.max(1, Math.ceil((this.opts.batchSize - count) / (this.recordsPerMessage ?? this.opts.batchSize))));
-          const iter = await consumer.fetch({ max_messages: want, expires: Math.max(1000, deadline - Date.now()) });
-          this.fetching = iter;
-          // Only collect while the fetch runs: it ends at its expiry whether or
-          // not the messages the server already sent were read, and those wait
-          // out ack_wait. Decoding here made a slow batch strand most of a fetch.
-          const fetched: JsMsg[] = [];
-          for await (const m of iter) fetched.push(m);
-          for (const m of fetched) {
-            const decoded = this.decode(m);
-            if (!decoded) continue;
-            pending.push(m);
-            messages.push(decoded);
-            count += decoded.records.length;
-            this.recordsPerMessage = this.recordsPerMessage === undefined ? Math.max(1, decoded.records.length) : Math.max(1, 0.8 * this.recordsPerMessage + 0.2 * decoded.records.length);
-          }
+      const batch = await this.collect(consumer);
+      await writing;
+      if (batch) writing = this.writeAndAck(batch);
+    }
+    await writing;
+  }
+
+  /** One batch: up to batchSize records, or what came within maxWaitMs. */
+  private async collect(consumer: Consumer): Promise<Pulled<P> | undefined> {
+    const pending: JsMsg[] = [];
+    const messages: StreamMessage<P>[] = [];
+    let count = 0;
+    const deadline = Date.now() + this.opts.maxWaitMs;
+    const heartbeat = this.opts.heartbeatMs ? setInterval(() => { for (const m of pending) m.working(); }, this.opts.heartbeatMs) : undefined;
+    try {
+      while (this.running && count < this.opts.batchSize && Date.now() < deadline) {
+        // As many messages as the batch still needs records, by the size messages have had.
+        const want = Math.min(256, Math.max(1, Math.ceil((this.opts.batchSize - count) / (this.recordsPerMessage ?? this.opts.batchSize))));
+        const iter = await consumer.fetch({ max_messages: want, expires: Math.max(1000, deadline - Date.now()) });
+        this.fetching = iter;
+        // Only collect while the fetch runs: it ends at its expiry whether or
+        // not the messages the server already sent were read, and those wait
+        // out ack_wait. Decoding here made a slow batch strand most of a fetch.
+        const fetched: JsMsg[] = [];
+        for await (const m of iter) fetched.push(m);
+        for (const m of fetched) {
+          const decoded = this.decode(m);
+          if (!decoded) continue;
+          pending.push(m);
+          messages.push(decoded);
+          count += decoded.records.length;
+          this.recordsPerMessage = this.recordsPerMessage === undefined ? Math.max(1, decoded.records.length) : Math.max(1, 0.8 * this.recordsPerMessage + 0.2 * decoded.records.length);
         }
-      } catch (err) {
-        this.log.warn({ err: (err as Error).message }, 'fetch from stream failed; retrying');
-        await sleep(backoff);
       }
-      if (!messages.length) { clearInterval(heartbeat); continue; }
-      // Retry the write until it succeeds or we are stopped: the messages stay
-      // unacked, so JetStream redelivers them to whoever pulls next if we die.
+      this.fetchBackoff = 500;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'fetch from stream failed; retrying');
+      await sleep(this.fetchBackoff);
+      this.fetchBackoff = Math.min(this.fetchBackoff * 2, 30_000);
+    }
+    if (!messages.length) { clearInterval(heartbeat); return undefined; }
+    return { pending, messages, count, heartbeat };
+  }
+
+  /**
+   * Retries the write until it succeeds or we are stopped: the messages stay
+   * unacked, so JetStream redelivers them to whoever pulls next if we die.
+   */
+  private async writeAndAck(b: Pulled<P>): Promise<void> {
+    let backoff = 500;
+    try {
       for (;;) {
         try {
-          await this.sink.write(messages);
+          await this.sink.write(b.messages);
           break;
         } catch (err) {
           this.writeErrors.inc();
-          this.log.error({ err: (err as Error).message, records: count }, 'writing a batch failed; retrying');
-          for (const m of pending) m.working();
+          this.log.error({ err: (err as Error).message, records: b.count }, 'writing a batch failed; retrying');
+          for (const m of b.pending) m.working();
           await sleep(backoff);
           backoff = Math.min(backoff * 2, 30_000);
-          if (!this.running) { clearInterval(heartbeat); return; }
+          if (!this.running) return;
         }
       }
-      clearInterval(heartbeat);
-      backoff = 500;
-      for (const m of pending) m.ack();
-      this.received.inc(count);
+      for (const m of b.pending) m.ack();
+      this.received.inc(b.count);
+    } finally {
+      clearInterval(b.heartbeat);
     }
   }
 
