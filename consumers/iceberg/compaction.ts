@@ -45,7 +45,13 @@ export async function compact(catalog: Catalog, parquet: ParquetWriter, opts: Co
     if (day > lastSettledDay) continue;
     const groups = groupFiles(files, opts.targetFileBytes).filter((g) => g.length > 1);
     if (files.length < opts.minFiles || !groups.length) continue;
-    results.push(await compactDay(catalog, parquet, day, groups, log));
+    try {
+      results.push(await compactDay(catalog, parquet, day, groups, log));
+    } catch (err) {
+      // Another instance compacted (or retention dropped) the day first: nothing lost.
+      if (!(err instanceof FilesGoneError)) throw err;
+      log.info({ day: dayText(day) }, 'day changed under compaction; left for the next run');
+    }
   }
   return results;
 }
