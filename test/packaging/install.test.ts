@@ -293,6 +293,19 @@ describe('install on a clean Debian 12 with systemd', { timeout: 3_600_000 }, ()
     c.close();
   });
 
+  it('installing again (the upgrade path) keeps the edited configs and restarts the running units', async () => {
+    const before = Object.fromEntries(Object.values(UNITS).map((u) => [u, mainPid(u)]));
+    box.sh(`DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold ${NAMES.map((n) => `/var/tmp/${n}.deb`).join(' ')}`, { timeoutMs: 1_200_000 });
+    for (const unit of Object.values(UNITS)) {
+      await waitFor(`${unit} to be running again`, () => box.exec(['systemctl', 'is-active', unit]).stdout.trim() === 'active' && mainPid(unit) > 0, 60_000, 500);
+      assert.notEqual(mainPid(unit), before[unit], `${unit} was restarted`);
+    }
+    assert.equal(readJson(CONFIGS.checker).listen_addr, `127.0.0.1:${ports.udp}`, 'the edited config is kept');
+    assert.equal(box.sh(`stat -c '%a %U %G' ${CONFIGS.core}`).trim(), `640 root ${USERS.core}`, 'permissions survive the upgrade');
+    await waitFor('the API after the restart', async () => (await api('/api/netflow/realtime?time_range=last_15m&group_by=src_ip').catch(() => ({ status: 0, body: null }))).status === 200, 60_000, 500);
+    assert.deepEqual(bySrc((await api('/api/netflow/realtime?time_range=last_15m&group_by=src_ip')).body.results), BY_SRC, 'nothing lost across the restart');
+  });
+
   it('dpkg -r stops the units and removes the programs; configs, data and users stay', () => {
     box.sh(`dpkg -r ${NAMES.join(' ')}`, { timeoutMs: 600_000 });
     for (const unit of Object.values(UNITS)) assert.notEqual(box.exec(['systemctl', 'is-active', unit]).stdout.trim(), 'active', unit);
