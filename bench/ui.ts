@@ -76,7 +76,11 @@ export async function main(argv: string[]): Promise<void> {
         await page.goto(`${base}${v.path}`, { waitUntil: 'commit' });
         const mark = `srnf:chart-drawn:${v.chart}`;
         // Page-side code as text: the root tsconfig has no DOM types.
-        await page.waitForFunction(`performance.getEntriesByName(${JSON.stringify(mark)}).length > 0`, undefined, { timeout: 600_000, polling: 20 });
+        try {
+          await page.waitForFunction(`performance.getEntriesByName(${JSON.stringify(mark)}).length > 0`, undefined, { timeout: 600_000, polling: 20 });
+        } catch (err) {
+          throw new Error(`${v.name}, run ${i}: no chart drawn at ${page.url()}: ${(await page.textContent('main').catch(() => '')) ?? ''} (${(err as Error).message})`);
+        }
         const ms = await page.evaluate<number>(`performance.getEntriesByName(${JSON.stringify(mark)})[0].startTime`);
         // When the last API answer had arrived, on the same clock: what is left is the page's own work.
         const apiDone = await page.evaluate<number>(`Math.max(0, ...performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/netflow')).map((e) => e.responseEnd))`);

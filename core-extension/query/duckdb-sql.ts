@@ -32,6 +32,11 @@ class Params {
 
 const col = (d: Dimension) => `"${d}"`;
 
+function int(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new Error(`not an integer: ${n}`);
+  return String(n);
+}
+
 /** Planned files: those wholly inside the range need no time filter, those on its edges do. */
 export interface FileSplit { inside: string[]; edge: string[] }
 
@@ -56,7 +61,9 @@ export function duckdbAggregate(agg: Aggregate, files: FileSplit): { sql: string
   if (agg.interval) {
     select.push(agg.interval.kind === 'month'
       ? `epoch_ms(date_trunc('month', make_timestamp(epoch_us("timestamp")))) AS bucket`
-      : `(epoch_ms("timestamp") // ${p.add(agg.interval.seconds * 1000)}) * ${p.add(agg.interval.seconds * 1000)} AS bucket`);
+      // The width is a literal: DuckDB folds it (a parameter here makes the grouping 5x slower).
+      // It is an integer we validated, checked again as one.
+      : `(epoch_us("timestamp") // ${int(agg.interval.seconds * 1_000_000)}) * ${int(agg.interval.seconds * 1000)} AS bucket`);
     group.push('bucket');
   }
   // A sampling rate of 0 means the exporter did not say: count the record once.
