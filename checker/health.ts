@@ -133,6 +133,7 @@ export function registerHealthMetrics(registry: Registry, read: () => HealthRepo
   counter('netflow_checker_pending_sets_total', 'v9 data sets that waited for their template, by outcome', ['outcome'], (r) => [
     [{ outcome: 'decoded' }, r.pending_decoded], [{ outcome: 'expired' }, r.pending_expired], [{ outcome: 'dropped' }, r.pending_dropped],
   ]);
+  gauge('netflow_checker_receive_backlog_bytes', 'datagram bytes read by the receive thread, not yet decoded', [], (r) => one(r.udp.backlog_bytes));
   gauge('netflow_checker_queue_depth', 'records queued for JetStream', [], (r) => one(r.queue.depth));
   gauge('netflow_checker_queue_size', 'queue capacity in records', [], (r) => one(r.queue.size));
   gauge('netflow_checker_in_flight', 'records published and not yet acknowledged', [], (r) => one(r.queue.in_flight));

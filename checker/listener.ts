@@ -1,25 +1,35 @@
 // The NetFlow UDP socket: one socket for IPv4 and IPv6 (":2055"), a large
-// kernel receive buffer to ride out bursts, and pause/resume so the "block"
-// queue policy can push back onto the kernel buffer instead of into memory.
-import dgram from 'node:dgram';
+// kernel receive buffer, and a receive thread (udp-worker.ts) that keeps
+// reading while the main thread is busy. Datagrams reach the handler in
+// arrival order. pause() stops handing them over (the "block" queue policy):
+// the receive thread runs out of credit, stops reading, and the kernel buffer
+// takes the push-back instead of memory.
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import type { Logger } from '../common/log.js';
+import type { FromWorker, ToWorker, WorkerConfig } from './udp-worker.js';
 
-export type DatagramHandler = (datagram: Buffer, exporter: string, receivedMs: number) => void;
+export type DatagramHandler = (datagram: Uint8Array, exporter: string, receivedMs: number) => void;
 
 export interface ListenerStats {
+  /** Datagrams and bytes handed to the decoder. */
   datagrams: number;
   bytes: number;
   /** What the kernel granted (Linux reports twice the usable size). */
   receive_buffer_bytes: number;
+  /** Bytes read by the receive thread and not yet handed over. */
+  backlog_bytes: number;
   /** Datagrams the kernel dropped on this socket because its buffer was full; null off Linux. */
   kernel_drops: number | null;
   paused: boolean;
 }
 
 export interface BindTarget { type: 'udp4' | 'udp6'; host: string; port: number; ipv6Only: boolean }
+
+/** Read ahead of the main thread at most this much (then the kernel buffer holds the rest). */
+const MAX_BACKLOG_BYTES = 64 * 1024 * 1024;
 
 /** ":2055" -> dual-stack "::"; "0.0.0.0:2055" -> IPv4 only; "[::1]:2055" -> IPv6 only; names are resolved. */
 export async function bindTarget(listen: string): Promise<BindTarget> {
@@ -46,98 +56,126 @@ export function kernelDrops(procText: string, port: number): number | undefined 
   return undefined;
 }
 
-interface RecvHandle { recvStart(): number; recvStop(): number }
+type Chunk = Extract<FromWorker, { type: 'chunk' }> & { next: number };
 
 export class UdpListener {
-  private socket: dgram.Socket | undefined;
+  private worker: Worker | undefined;
   private family: 'udp4' | 'udp6' = 'udp6';
+  private boundPort = 0;
+  private granted = 0;
+  private readonly chunks: Chunk[] = [];
+  private backlog = 0;
   private datagrams = 0;
   private bytes = 0;
   private paused = false;
-  private boundPort = 0;
+  private draining = false;
+  private exited: Promise<void> | undefined;
 
   constructor(private readonly listen: string, private readonly receiveBuffer: number, private readonly onDatagram: DatagramHandler, private readonly log: Logger) {}
 
   async start(): Promise<{ address: string; port: number }> {
     const target = await bindTarget(this.listen);
     this.family = target.type;
-    const socket = dgram.createSocket({ type: target.type, ipv6Only: target.ipv6Only, recvBufferSize: this.receiveBuffer });
-    // Exporters are few and send many datagrams each: normalise each address once.
-    let lastRaw = '', lastExporter = '';
-    socket.on('message', (msg, rinfo) => {
-      this.datagrams++;
-      this.bytes += msg.length;
-      if (rinfo.address !== lastRaw) { lastRaw = rinfo.address; lastExporter = exporterAddress(lastRaw); }
-      this.onDatagram(msg, lastExporter, Date.now());
+    const config: WorkerConfig = { target, receiveBuffer: this.receiveBuffer, maxBacklogBytes: MAX_BACKLOG_BYTES };
+    const worker = new Worker(new URL('./udp-worker.js', import.meta.url), { workerData: config });
+    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    let listening = false;
+    const bound = await new Promise<{ address: string; port: number; granted: number }>((resolve, reject) => {
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'chunk') this.take(m);
+        else if (m.type === 'listening') { listening = true; resolve(m); }
+        else if (listening) this.log.error({ err: m.message }, 'udp socket error');
+        else reject(new Error(m.message));
+      });
+      worker.on('error', (err) => { if (listening) this.log.error({ err: err.message }, 'udp receive thread failed'); else reject(err); });
+      worker.once('exit', () => reject(new Error('receive thread exited')));
+    }).catch(async (err: Error) => {
+      await worker.terminate();
+      throw new Error(`listen_addr ${this.listen}: ${err.message}`);
     });
-    socket.on('error', (err) => this.log.error({ err: err.message }, 'udp socket error'));
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(target.port, target.host, () => { socket.off('error', reject); resolve(); });
-    }).catch((err: Error) => { throw new Error(`listen_addr ${this.listen}: ${err.message}`); });
-    this.socket = socket;
-    const addr = socket.address();
-    this.boundPort = addr.port;
-    const granted = socket.getRecvBufferSize();
+    this.worker = worker;
+    this.boundPort = bound.port;
+    this.granted = bound.granted;
     // Linux doubles the request for bookkeeping; less than asked means net.core.rmem_max capped it.
-    if (granted < this.receiveBuffer) {
-      this.log.warn({ asked: this.receiveBuffer, granted }, 'kernel capped the UDP receive buffer; raise net.core.rmem_max for bursty exporters');
+    if (bound.granted < this.receiveBuffer) {
+      this.log.warn({ asked: this.receiveBuffer, granted: bound.granted }, 'kernel capped the UDP receive buffer; raise net.core.rmem_max for bursty exporters');
     }
-    this.log.info({ listen: this.listen, address: addr.address, port: addr.port, receive_buffer_bytes: granted }, 'netflow udp listening');
-    return { address: addr.address, port: addr.port };
+    this.log.info({ listen: this.listen, address: bound.address, port: bound.port, receive_buffer_bytes: bound.granted }, 'netflow udp listening');
+    return { address: bound.address, port: bound.port };
   }
 
-  /** Stops reading the socket; datagrams wait in the kernel buffer (and past it, the kernel drops them). */
+  /** Stops handing datagrams over; the receive thread soon stops reading and the kernel buffer fills. */
   pause(): void {
-    const h = this.paused ? undefined : this.handle();
-    if (!h) return;
-    h.recvStop();
     this.paused = true;
   }
 
   resume(): void {
-    const h = this.paused ? this.handle() : undefined;
-    if (!h) return;
-    h.recvStart();
+    if (!this.paused) return;
     this.paused = false;
+    this.drain();
   }
 
+  /** Closes the socket; what was already read is still handed over (even when paused). */
   async stop(): Promise<void> {
-    const socket = this.socket;
-    this.socket = undefined;
-    if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = undefined;
+    worker.postMessage({ type: 'close' } satisfies ToWorker);
+    await this.exited;
+    this.paused = false;
+    this.drain();
   }
 
   stats(): ListenerStats {
     return {
       datagrams: this.datagrams,
       bytes: this.bytes,
-      receive_buffer_bytes: this.socket?.getRecvBufferSize() ?? 0,
+      receive_buffer_bytes: this.granted,
+      backlog_bytes: this.backlog,
       kernel_drops: this.readKernelDrops(),
       paused: this.paused,
     };
   }
 
+  private take(chunk: Extract<FromWorker, { type: 'chunk' }>): void {
+    this.chunks.push({ ...chunk, next: 0 });
+    this.backlog += chunk.data.byteLength;
+    this.drain();
+  }
+
+  private drain(): void {
+    // The handler may pause us, or a re-entrant resume may call drain again.
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (!this.paused && this.chunks.length) {
+        const c = this.chunks[0]!;
+        const data = new Uint8Array(c.data);
+        const exporters = c.exporters.map(exporterAddress);
+        while (!this.paused && c.next < c.ends.length) {
+          const i = c.next++;
+          const start = i ? c.ends[i - 1]! : 0;
+          const datagram = data.subarray(start, c.ends[i]!);
+          this.datagrams++;
+          this.bytes += datagram.length;
+          this.onDatagram(datagram, exporters[c.exporter[i]!]!, c.times[i]!);
+        }
+        if (c.next < c.ends.length) break;
+        this.chunks.shift();
+        this.backlog -= c.data.byteLength;
+        this.worker?.postMessage({ type: 'credit', bytes: c.data.byteLength } satisfies ToWorker);
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
   private readKernelDrops(): number | null {
-    if (!this.boundPort) return null;
+    if (!this.boundPort || !this.worker) return null;
     try {
       return kernelDrops(readFileSync(this.family === 'udp6' ? '/proc/net/udp6' : '/proc/net/udp', 'utf8'), this.boundPort) ?? null;
     } catch {
       return null;
     }
-  }
-
-  // Node has no public way to stop reading a UDP socket; its libuv handle
-  // does (recvStop/recvStart are what bind and close use).
-  private handle(): RecvHandle | undefined {
-    if (!this.socket) return undefined;
-    const socket = this.socket as unknown as Record<symbol, { handle?: RecvHandle }>;
-    const sym = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
-    const handle = sym ? socket[sym]?.handle : undefined;
-    if (!handle || typeof handle.recvStop !== 'function') {
-      this.log.warn('this Node.js cannot pause a UDP socket; the block policy will not push back');
-      return undefined;
-    }
-    return handle;
   }
 }

@@ -141,7 +141,7 @@ export class CheckerService implements Service {
     return { available: !this.stopping && isAvailable(report), message: report as unknown as Record<string, unknown> };
   }
 
-  private onDatagram(datagram: Buffer, exporter: string, receivedMs: number): void {
+  private onDatagram(datagram: Uint8Array, exporter: string, receivedMs: number): void {
     const records = this.decoder.decode(datagram, exporter, receivedMs);
     if (records.length && !this.publisher.offer(records) && this.config.drop_policy === 'block') this.listener.pause();
   }
