@@ -21,6 +21,8 @@ export interface ClickHouseServer {
   /** Stops the server and removes its folder. */
   destroy(): Promise<void>;
   output(): string;
+  /** The server's process id while it runs. */
+  pid(): number | undefined;
 }
 
 export interface ClickHouseServerOptions {
@@ -72,6 +74,7 @@ export async function startClickHouseServer(opts: ClickHouseServerOptions = {}):
     password,
     dataDir: join(dir.path, 'data'),
     output: () => peer?.output() ?? '',
+    pid: () => peer?.proc.pid,
     async start() {
       peer = spawnPeer('clickhouse-server', [`--config-file=${configFile}`], { cwd: dir.path });
       const p = peer;
