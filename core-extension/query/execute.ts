@@ -47,20 +47,22 @@ class Executor {
       return this.buckets().map((b) => this.row([], b, byBucket.get(b) ?? zero()));
     }
     const limit = q.limit!;
-    const [top, totals] = await Promise.all([
-      this.top(q.groupBy, limit + 1),
-      this.sum({ ...base, keys: [], interval: q.interval }),
-    ]);
+    // The ranking first: totals are only needed for an "other" row, and the
+    // series only for the groups that made the top.
+    const top = await this.top(q.groupBy, limit + 1);
     const hasOther = top.length > limit;
     const chosen = top.slice(0, limit);
+    const totalsOf = (interval: Query['interval']) => (hasOther ? this.sum({ ...base, keys: [], interval }) : Promise.resolve([]));
     if (!q.byTime) {
       const rows = chosen.map((r) => this.row(r.keys, undefined, r));
-      if (hasOther) rows.push(this.otherRow(undefined, minus(totals[0] ?? zero(), chosen)));
+      if (hasOther) rows.push(this.otherRow(undefined, minus((await totalsOf(null))[0] ?? zero(), chosen)));
       return rows;
     }
-    const series = chosen.length
-      ? await this.sum({ ...base, keys: q.groupBy, interval: q.interval, only: chosen.map((r) => r.keys) })
-      : [];
+    const [series, totals] = await Promise.all([
+      // Without an "other", the top holds every group: no need to list them.
+      chosen.length ? this.sum({ ...base, keys: q.groupBy, interval: q.interval, ...(hasOther ? { only: chosen.map((r) => r.keys) } : {}) }) : Promise.resolve([]),
+      totalsOf(q.interval),
+    ]);
     const rank = new Map(chosen.map((r, i) => [groupKey(r.keys), i]));
     const inBucket = new Map<number, AggRow[]>();
     for (const r of series) (inBucket.get(r.bucket!) ?? inBucket.set(r.bucket!, []).get(r.bucket!)!).push(r);
