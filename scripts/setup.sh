@@ -20,8 +20,11 @@ fi
 
 lock_stamp="node_modules/.setup-lock-$(sha1sum package-lock.json | cut -c1-12)"
 if [[ ! -f "$lock_stamp" ]]; then
-  echo "setup: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # Not `npm ci`: the lock cannot list chdb's optional binaries for other
+  # platforms (the registry reachable here does not serve them), and npm ci
+  # refuses such a lock. install --no-save installs exactly the locked tree.
+  echo "setup: npm install (locked versions)"
+  npm install --no-audit --no-fund --no-save --loglevel=error
   touch "$lock_stamp"
 fi
 
