@@ -70,9 +70,12 @@ for (const kind of ENGINE_KINDS) {
       try {
         await publish(nats.nc, [...chunks(old, 100), ...chunks(recent, 100)]);
         await waitForConsumerDrained(nats.nc, CONSUMERS.clickhouse);
-        await waitFor('old partitions to be dropped', async () => {
-          const [r] = await env.engine.query<{ n: string }>(`SELECT count() AS n FROM ${db}.flows WHERE timestamp < toDateTime(${Math.floor((now - 3 * DAY) / 1000)}, 'UTC')`);
-          return Number(r!.n) === 0;
+        await waitFor('old partitions to be dropped from every table', async () => {
+          for (const table of DATA_TABLE_NAMES) {
+            const [r] = await env.engine.query<{ n: string }>(`SELECT count() AS n FROM ${db}.${table} WHERE timestamp < toDateTime(${Math.floor((now - 3 * DAY) / 1000)}, 'UTC')`);
+            if (Number(r!.n) !== 0) return false;
+          }
+          return true;
         }, 20_000, 250);
         for (const table of DATA_TABLE_NAMES) assert.deepEqual(await tableTotals(env.engine, db, table), totals(recent), table);
       } finally {
