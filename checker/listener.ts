@@ -69,6 +69,9 @@ export class UdpListener {
   private bytes = 0;
   private paused = false;
   private draining = false;
+  private drainQueued = false;
+  /** Stopping: everything already read is handed over, whatever the queue policy. */
+  private closing = false;
   private exited: Promise<void> | undefined;
 
   constructor(private readonly listen: string, private readonly receiveBuffer: number, private readonly onDatagram: DatagramHandler, private readonly log: Logger) {}
@@ -106,7 +109,7 @@ export class UdpListener {
 
   /** Stops handing datagrams over; the receive thread soon stops reading and the kernel buffer fills. */
   pause(): void {
-    this.paused = true;
+    if (!this.closing) this.paused = true;
   }
 
   resume(): void {
@@ -120,10 +123,11 @@ export class UdpListener {
     const worker = this.worker;
     if (!worker) return;
     this.worker = undefined;
+    this.closing = true;
     worker.postMessage({ type: 'close' } satisfies ToWorker);
     await this.exited;
     this.paused = false;
-    this.drain();
+    while (this.chunks.length) this.drain();
   }
 
   stats(): ListenerStats {
@@ -143,30 +147,37 @@ export class UdpListener {
     this.drain();
   }
 
+  /**
+   * Hands over one chunk, then yields to the event loop before the next, so a
+   * backlog never starves the NATS socket (whose acks free the queue).
+   */
   private drain(): void {
     // The handler may pause us, or a re-entrant resume may call drain again.
-    if (this.draining) return;
+    if (this.draining || this.paused) return;
     this.draining = true;
     try {
-      while (!this.paused && this.chunks.length) {
-        const c = this.chunks[0]!;
-        const data = new Uint8Array(c.data);
-        const exporters = c.exporters.map(exporterAddress);
-        while (!this.paused && c.next < c.ends.length) {
-          const i = c.next++;
-          const start = i ? c.ends[i - 1]! : 0;
-          const datagram = data.subarray(start, c.ends[i]!);
-          this.datagrams++;
-          this.bytes += datagram.length;
-          this.onDatagram(datagram, exporters[c.exporter[i]!]!, c.times[i]!);
-        }
-        if (c.next < c.ends.length) break;
-        this.chunks.shift();
-        this.backlog -= c.data.byteLength;
-        this.worker?.postMessage({ type: 'credit', bytes: c.data.byteLength } satisfies ToWorker);
+      const c = this.chunks[0];
+      if (!c) return;
+      const data = new Uint8Array(c.data);
+      const exporters = c.exporters.map(exporterAddress);
+      while (!this.paused && c.next < c.ends.length) {
+        const i = c.next++;
+        const start = i ? c.ends[i - 1]! : 0;
+        const datagram = data.subarray(start, c.ends[i]!);
+        this.datagrams++;
+        this.bytes += datagram.length;
+        this.onDatagram(datagram, exporters[c.exporter[i]!]!, c.times[i]!);
       }
+      if (c.next < c.ends.length) return;
+      this.chunks.shift();
+      this.backlog -= c.data.byteLength;
+      this.worker?.postMessage({ type: 'credit', bytes: c.data.byteLength } satisfies ToWorker);
     } finally {
       this.draining = false;
+    }
+    if (this.chunks.length && !this.drainQueued) {
+      this.drainQueued = true;
+      setImmediate(() => { this.drainQueued = false; this.drain(); });
     }
   }
 

@@ -1,7 +1,8 @@
 // Decoded records -> FlowBatch messages on JetStream, acknowledged.
 //
-// Records collect in an open batch, sealed at batch_size or after the linger
-// time, and wait in a bounded queue for one of max_in_flight publish slots.
+// Records collect in an open batch, sealed (encoded) at batch_size or after
+// the linger time, and wait in a bounded queue for one of max_in_flight
+// publish slots.
 // A batch is retried (same Nats-Msg-Id, so JetStream drops the duplicate when
 // an earlier attempt did land) until it is acknowledged; while NATS is down
 // nothing is sent and the queue absorbs the records. When the queue is full
@@ -71,10 +72,16 @@ export interface PublisherStats {
   last_ack_ms: number;
 }
 
-/** `records` until encoded; then only the bytes and the count are kept (less heap held while acks are awaited). */
-interface Batch { id: string; count: number; records: FlowRecord[] | undefined; data?: Uint8Array }
+/**
+ * An encoded batch. Batches are encoded when sealed, not when sent: a queue of
+ * bytes costs a third of the memory of a queue of record objects and nothing
+ * to the garbage collector, which matters most when NATS falls behind.
+ */
+interface Batch { id: string; count: number; data: Uint8Array }
 
 const MAX_BACKOFF_MS = 5000;
+/** NATS's default max_payload, until the server says otherwise. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 export class Publisher {
   private open: FlowRecord[] = [];
@@ -192,10 +199,22 @@ export class Publisher {
 
   private sealOpen(): void {
     if (!this.open.length) return;
-    this.sealed.push({ id: this.idPrefix + (this.nextId++).toString(36), count: this.open.length, records: this.open });
+    this.encode(this.open, this.idPrefix + (this.nextId++).toString(36));
     this.open = [];
     clearTimeout(this.lingerTimer);
     this.lingerTimer = undefined;
+  }
+
+  private encode(records: FlowRecord[], id: string): void {
+    const data = encodeBatch({ records, collector_id: this.opts.collectorId });
+    if (data.length > (this.transport?.maxPayload() ?? DEFAULT_MAX_PAYLOAD) && records.length > 1) {
+      // Rare (a large batch_size of IPv6 records against a small max_payload): halves.
+      const half = records.length >> 1;
+      this.encode(records.slice(0, half), `${id}a`);
+      this.encode(records.slice(half), `${id}b`);
+      return;
+    }
+    this.sealed.push({ id, count: records.length, data });
   }
 
   /** Frees at least `need` records of room, oldest never-sent records first. */
@@ -226,26 +245,11 @@ export class Publisher {
   }
 
   private send(t: Transport, batch: Batch): void {
-    if (!batch.data) {
-      const records = batch.records!;
-      const data = encodeBatch({ records, collector_id: this.opts.collectorId });
-      if (data.length > t.maxPayload() && records.length > 1) {
-        // Rare (large IPv6 batches against a small max_payload): halve and requeue.
-        const half = records.length >> 1;
-        this.sealed.unshift(
-          { id: `${batch.id}a`, count: half, records: records.slice(0, half) },
-          { id: `${batch.id}b`, count: records.length - half, records: records.slice(half) },
-        );
-        return;
-      }
-      batch.data = data;
-      batch.records = undefined;
-    }
     const n = batch.count;
     this.queued -= n;
     this.inFlightRecords += n;
     this.inFlight.add(batch);
-    t.publish(batch.data!, batch.id).then(
+    t.publish(batch.data, batch.id).then(
       (ack) => {
         this.settle(batch);
         this.counts.published += n;

@@ -22,6 +22,8 @@ export type FromWorker =
 
 const CHUNK_BYTES = 256 * 1024;
 const CHUNK_DATAGRAMS = 512;
+/** A chunk waits at most this long to fill: each hand-over costs tens of microseconds, so few and full. */
+const CHUNK_LINGER_MS = 5;
 
 interface RecvHandle { recvStart(): number; recvStop(): number }
 
@@ -35,6 +37,7 @@ function run(port: NonNullable<typeof parentPort>, cfg: WorkerConfig): void {
   let exporters: string[] = [];
   let index = new Map<string, number>();
   let used = 0, count = 0, flushQueued = false;
+  let timer: NodeJS.Timeout | undefined;
   let backlog = 0, reading = true;
 
   const handle = (): RecvHandle | undefined => {
@@ -44,6 +47,7 @@ function run(port: NonNullable<typeof parentPort>, cfg: WorkerConfig): void {
   };
 
   const flush = () => {
+    clearTimeout(timer);
     flushQueued = false;
     if (!count) return;
     const buf = data.buffer.slice(0, used);
@@ -64,8 +68,7 @@ function run(port: NonNullable<typeof parentPort>, cfg: WorkerConfig): void {
     exporter[count] = i;
     times[count] = Date.now();
     ends[count++] = used;
-    // After this turn's reads: a chunk per loop turn keeps latency at one turn.
-    if (!flushQueued) { flushQueued = true; setImmediate(flush); }
+    if (!flushQueued) { flushQueued = true; timer = setTimeout(flush, CHUNK_LINGER_MS); }
   });
   socket.on('error', (err) => port.postMessage({ type: 'error', message: err.message } satisfies FromWorker));
 
