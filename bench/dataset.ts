@@ -79,6 +79,7 @@ export async function buildDataset(root: string, hotRows: number, coldRows: numb
   const endMs = existsSync(anchorFile) ? (JSON.parse(readFileSync(anchorFile, 'utf8')) as { endMs: number }).endMs : Math.floor(Date.now() / 3_600_000) * 3_600_000;
   writeFileSync(anchorFile, JSON.stringify({ endMs }));
   if (!done(hotDir)) await buildHot(hotDir, hotRows, endMs, say);
+  else await migrateHot(hotDir);
   if (!done(coldDir) || !done(nfcapdDir)) await buildCold(coldDir, nfcapdDir, coldRows, endMs, say);
   return { hotDir, coldDir, nfcapdDir, endMs, hotRows, coldRows };
 }
@@ -103,6 +104,12 @@ async function buildHot(dir: string, rows: number, endMs: number, say: (s: strin
   } finally {
     await engine.close();
   }
+}
+
+/** A kept hot dataset is brought to the writer's current schema, as the writer does at start. */
+async function migrateHot(dir: string): Promise<void> {
+  const engine = await openEngine({ clickhouse_url: '', clickhouse_data_dir: dir });
+  try { await migrate(engine, DATABASE, 3 * DAY, log); } finally { await engine.close(); }
 }
 
 async function buildCold(dir: string, nfDir: string, rows: number, endMs: number, say: (s: string) => void): Promise<void> {

@@ -15,6 +15,7 @@ import {
 import { Chart } from './Chart.js';
 import { dailyOption, formatDay, monthlyOption } from './chart-options.js';
 import { FilterBar, RangePicker, Segmented, Select } from './controls.js';
+import { prefetch } from './api.js';
 import { useQueries, useUrlState, type Request } from './hooks.js';
 import { Empty, ErrorState, Kpi, Panel, Skeleton, StatusLine, TopTable, shareValue } from './parts.js';
 import { Shell } from './Shell.js';
@@ -30,6 +31,11 @@ function requests(s: HistoricalState): Record<'daily' | 'table', Request> {
     daily: { path: '/api/netflow', params: apiParams(s.range, s.filters, { group_by: ['time', 'protocol'], interval: '1d', metric: s.metric, limit: PROTOCOL_LIMIT }) },
     table: { path: '/api/netflow', params: apiParams(s.range, s.filters, { group_by: [s.table], metric: s.metric, limit: s.limit }) },
   };
+}
+
+// The first answers are asked for as soon as this code loads, not after the page has hydrated.
+if (typeof window !== 'undefined' && location.pathname.startsWith('/historical')) {
+  for (const r of Object.values(requests(parseHistorical(location.search)))) prefetch(r.path, r.params);
 }
 
 export function HistoricalView() {

@@ -9,6 +9,7 @@ import { DIMENSIONS, REALTIME_PRESETS, REFRESH_CHOICES, apiParams, carryOver, pa
 import { Chart } from './Chart.js';
 import { topBarsOption, trafficOption } from './chart-options.js';
 import { FilterBar, RangePicker, Segmented, Select } from './controls.js';
+import { prefetch } from './api.js';
 import { useQueries, useUrlState, type Request } from './hooks.js';
 import { Empty, ErrorState, Kpi, Panel, Skeleton, StatusLine, TopTable } from './parts.js';
 import { Shell } from './Shell.js';
@@ -27,6 +28,11 @@ function requests(s: RealtimeState): Record<'series' | 'sources' | 'ports', Requ
     sources: q(['src_ip'], TALKERS),
     ports: q(['dst_port'], BARS),
   };
+}
+
+// The first answers are asked for as soon as this code loads, not after the page has hydrated.
+if (typeof window !== 'undefined' && location.pathname === '/') {
+  for (const r of Object.values(requests(parseRealtime(location.search)))) prefetch(r.path, r.params);
 }
 
 export function RealtimeView() {
