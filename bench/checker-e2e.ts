@@ -94,6 +94,7 @@ function buildStream(): Stream {
 
 // ---- the sender process ----
 
+/** datagrams: templates included. */
 interface Sent { datagrams: number; flows: number; packets: number; bytes: number; seconds: number; errors: number }
 
 async function sender(port: number, rate: number, seconds: number): Promise<void> {
@@ -105,6 +106,7 @@ async function sender(port: number, rate: number, seconds: number): Promise<void
   const sendOne = (d: Uint8Array) => {
     d[12] = sequence >>> 24; d[13] = (sequence >>> 16) & 255; d[14] = (sequence >>> 8) & 255; d[15] = sequence & 255;
     sequence = (sequence + 1) >>> 0;
+    sent.datagrams++;
     // A copy: the socket sends asynchronously and the buffer is reused.
     socket.send(Buffer.from(d), port, '127.0.0.1', onSent);
   };
@@ -114,10 +116,9 @@ async function sender(port: number, rate: number, seconds: number): Promise<void
   while (sent.flows < total) {
     const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
     while (sent.flows < due) {
-      if (sent.datagrams % 100 === 0) sendOne(s.template);
+      if (i % 100 === 0) sendOne(s.template);
       const k = i++ % s.datagrams.length;
       sendOne(s.datagrams[k]!);
-      sent.datagrams++;
       sent.flows += s.flowsPer;
       sent.packets += s.packetsPer[k]!;
       sent.bytes += s.bytesPer[k]!;
@@ -192,7 +193,7 @@ const fmt = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 
 // ---- our checker ----
 
-interface Step { rate: number; sent: Sent; acked: number; loss: number; cpu: number; natsCpu: number; kernelDrops: number }
+interface Step { rate: number; sent: Sent; acked: number; loss: number; cpu: number; natsCpu: number; kernelDrops: number; datagrams: number; queueDrops: number }
 
 async function benchChecker(rates: number[], seconds: number, dir: string): Promise<Step[]> {
   const nats = await startNatsServer();
@@ -226,9 +227,11 @@ async function benchChecker(rates: number[], seconds: number, dir: string): Prom
       const step: Step = {
         rate, sent, acked, loss: sent.flows - acked,
         cpu: cpuSeconds(checker.pid!) - cpu0, natsCpu: natsPid ? cpuSeconds(natsPid) - nats0 : NaN, kernelDrops: kernelDrops(udp) - drops0,
+        datagrams: after['netflow_checker_datagrams_total']! - before['netflow_checker_datagrams_total']!,
+        queueDrops: after['netflow_checker_dropped_total{reason="queue_full"}']! - before['netflow_checker_dropped_total{reason="queue_full"}']!,
       };
       steps.push(step);
-      console.log(`checker  ${String(rate).padStart(7)} flows/s offered (${fmt(sent.flows / sent.seconds, 0)} sent): ${sent.flows} sent, ${acked} acked, loss ${step.loss} (${step.kernelDrops} datagrams dropped by the kernel), `
+      console.log(`checker  ${String(rate).padStart(7)} flows/s offered (${fmt(sent.flows / sent.seconds, 0)} sent): ${sent.flows} sent, ${acked} acked, loss ${step.loss} (datagrams: ${sent.datagrams} sent, ${step.datagrams} read, ${step.kernelDrops} dropped by the kernel; ${step.queueDrops} flows dropped from the queue), `
         + `${fmt(perMillion(step.cpu, acked))} CPU s/M flows (nats-server ${fmt(perMillion(step.natsCpu, acked))})`);
       if (step.loss !== 0) break;
     }

@@ -8,6 +8,8 @@
 //
 // The machine is shared and small (2 cores): the figures are indicative.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -38,12 +40,19 @@ function queries(d: Dataset, talker: string, coldTalker: string): Query[] {
   ];
 }
 
-async function get(port: number, path: string): Promise<{ ms: number; body: any }> {
+/**
+ * One API request, its wall time, and the CPU time this process spent on it:
+ * the HTTP server, the planner, chDB and DuckDB all run in this process, so on
+ * a shared machine CPU time is the figure other load disturbs least.
+ */
+async function get(port: number, path: string): Promise<{ ms: number; cpuMs: number; body: any }> {
   const t = performance.now();
+  const cpu = process.cpuUsage();
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
   const body = await res.json();
+  const used = process.cpuUsage(cpu);
   if (res.status !== 200) throw new Error(`${path}: ${res.status} ${JSON.stringify(body)}`);
-  return { ms: performance.now() - t, body };
+  return { ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000, body };
 }
 
 function pct(xs: number[], p: number): number {
@@ -51,10 +60,18 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 }
 
-function nfdump(args: string[]): { ms: number; out: string } {
+/** CPU time (ms) of this process's finished children, from /proc (Linux). */
+function childCpuMs(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  // cutime and cstime are fields 16 and 17 of stat, in clock ticks (100 a second).
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
+function nfdump(args: string[]): { ms: number; cpuMs: number; out: string } {
   const t = performance.now();
+  const cpu = childCpuMs();
   const out = execFileSync('nfdump', args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  return { ms: performance.now() - t, out };
+  return { ms: performance.now() - t, cpuMs: childCpuMs() - cpu, out };
 }
 
 /** "ip,bytes" pairs of an nfdump -s ... -o csv statistic. */
@@ -97,11 +114,14 @@ export async function main(argv: string[]): Promise<void> {
     for (const q of queries(d, talker, coldTop[0]!.src_ip)) {
       const path = `/api/netflow/${q.tier}?${q.params}`;
       const first = await get(core.httpPort, path);
-      const times: number[] = [];
-      for (let i = 0; i < runs; i++) times.push((await get(core.httpPort, path)).ms);
-      const row = { tier: q.tier, query: q.name, p50_ms: round(pct(times, 50)), p95_ms: round(pct(times, 95)), first_ms: round(first.ms), rows_read: first.body.meta.rows_read, tables: first.body.meta.tables.join(' ') };
+      const times: number[] = [], cpus: number[] = [];
+      for (let i = 0; i < runs; i++) { const r = await get(core.httpPort, path); times.push(r.ms); cpus.push(r.cpuMs); }
+      const row = {
+        tier: q.tier, query: q.name, p50_ms: round(pct(times, 50)), p95_ms: round(pct(times, 95)), cpu_p50_ms: round(pct(cpus, 50)),
+        first_ms: round(first.ms), rows_read: first.body.meta.rows_read, tables: first.body.meta.tables.join(' '), load: loadavg()[0]!.toFixed(1),
+      };
       results.push(row);
-      say(`${q.tier.padEnd(10)} ${q.name.padEnd(42)} p50 ${row.p50_ms} ms  p95 ${row.p95_ms} ms  (${row.rows_read.toLocaleString()} rows read, ${row.tables})`);
+      say(`${q.tier.padEnd(10)} ${q.name.padEnd(42)} p50 ${row.p50_ms} ms  p95 ${row.p95_ms} ms  cpu ${row.cpu_p50_ms} ms  load ${row.load}  (${row.rows_read.toLocaleString()} rows read, ${row.tables})`);
     }
 
     // nfdump over the same 30 days (the files hold exactly them: no -t, whose window would also
@@ -117,11 +137,15 @@ export async function main(argv: string[]): Promise<void> {
     say(`nfdump's top 10 source IPs ${agree ? 'equal ours (addresses and bytes)' : `DIFFER from ours: ${JSON.stringify(top.slice(0, 3))} vs ${JSON.stringify(coldTop.slice(0, 3))}`}`);
     const nf: Record<string, unknown>[] = [];
     for (const q of nfQueries) {
-      const times = [1, 2, 3].map(() => nfdump(q.args).ms);
+      const runsNf = [1, 2, 3].map(() => nfdump(q.args));
+      const ms = pct(runsNf.map((r) => r.ms), 50), cpu = pct(runsNf.map((r) => r.cpuMs), 50);
       const ours = results.find((r) => r.query === q.ours)!;
-      const row = { query: q.name, nfdump_p50_ms: round(pct(times, 50)), ours_p50_ms: ours.p50_ms, ratio: round(pct(times, 50) / (ours.p50_ms as number)) };
+      const row = {
+        query: q.name, nfdump_p50_ms: round(ms), nfdump_cpu_ms: round(cpu), ours_p50_ms: ours.p50_ms, ours_cpu_ms: ours.cpu_p50_ms,
+        ratio_wall: round(ms / (ours.p50_ms as number)), ratio_cpu: round(cpu / (ours.cpu_p50_ms as number)),
+      };
       nf.push(row);
-      say(`nfdump     ${q.name.padEnd(42)} ${row.nfdump_p50_ms} ms  vs ours ${row.ours_p50_ms} ms: ${row.ratio}x`);
+      say(`nfdump     ${q.name.padEnd(42)} ${row.nfdump_p50_ms} ms (cpu ${row.nfdump_cpu_ms}) vs ours ${row.ours_p50_ms} ms (cpu ${row.ours_cpu_ms}): ${row.ratio_wall}x wall, ${row.ratio_cpu}x cpu`);
     }
     console.log(JSON.stringify({ hot_rows: hotRows, cold_rows: coldRows, runs, results, nfdump: nf, nfdump_agrees: agree }, null, 2));
   } finally {
