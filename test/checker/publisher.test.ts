@@ -105,8 +105,10 @@ test('NATS down 30 s during ingest: nothing lost with room, exact drops without'
       assert.ok(missing.every((q) => q >= outage - lane.queueSize && q < restart - 1000), `${name}: drops ${missing[0]}..${missing.at(-1)} outside the outage's older part (${outage}..${restart})`);
     } else {
       assert.ok(missing.length > 40_000, `${name}: dropped ${missing.length}`);
-      // The first records of the outage were kept; the newer ones were refused.
-      assert.ok(missing.every((q) => q > outage + 1000 && q < restart + 2000), `${name}: drops ${missing[0]}..${missing.at(-1)} outside the outage's newer part (${outage}..${restart})`);
+      // The first records of the outage were kept; the newer ones were refused
+      // until the connection came back (which takes seconds on a loaded machine:
+      // the bound is 5 s of feed after the restart).
+      assert.ok(missing.every((q) => q > outage + 1000 && q < restart + 10_000), `${name}: drops ${missing[0]}..${missing.at(-1)} outside the outage's newer part (${outage}..${restart})`);
     }
   }
 });
