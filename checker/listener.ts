@@ -115,7 +115,7 @@ export class UdpListener {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    this.drain();
+    this.scheduleDrain();
   }
 
   /** Closes the socket; what was already read is still handed over (even when paused). */
@@ -141,10 +141,18 @@ export class UdpListener {
     };
   }
 
+  // Only queues: the port delivers every waiting message in one go, so
+  // decoding here would hold the event loop for as long as chunks keep coming.
   private take(chunk: Extract<FromWorker, { type: 'chunk' }>): void {
     this.chunks.push({ ...chunk, next: 0 });
     this.backlog += chunk.data.byteLength;
-    this.drain();
+    this.scheduleDrain();
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainQueued) return;
+    this.drainQueued = true;
+    setImmediate(() => { this.drainQueued = false; this.drain(); });
   }
 
   /**
@@ -175,10 +183,7 @@ export class UdpListener {
     } finally {
       this.draining = false;
     }
-    if (this.chunks.length && !this.drainQueued) {
-      this.drainQueued = true;
-      setImmediate(() => { this.drainQueued = false; this.drain(); });
-    }
+    if (this.chunks.length) this.scheduleDrain();
   }
 
   private readKernelDrops(): number | null {
