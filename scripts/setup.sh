@@ -53,8 +53,9 @@ echo "setup: building"
 npm run --silent build
 
 # The web UI's static export, rebuilt only when its sources change.
-ui_hash=$(find core-extension/ui \( -path core-extension/ui/out -o -path core-extension/ui/.next -o -path core-extension/ui/node_modules \) -prune -o -type f -print0 \
-  | sort -z | xargs -0 sha1sum | sha1sum | cut -c1-12)
+# next-env.d.ts is written by the build itself; the lock file brings Next.js upgrades.
+ui_hash=$( (find core-extension/ui \( -path core-extension/ui/out -o -path core-extension/ui/.next -o -path core-extension/ui/node_modules \) -prune \
+  -o -type f ! -name next-env.d.ts -print0; printf 'package-lock.json\0') | sort -z | xargs -0 sha1sum | sha1sum | cut -c1-12)
 if [[ ! -f "core-extension/ui/out/.built-$ui_hash" ]]; then
   echo "setup: building the web UI"
   npm run --silent build:ui >/dev/null
