@@ -21,7 +21,7 @@ import { INGEST_TABLE, PAYLOAD_COLUMNS, tableRef } from '../consumers/clickhouse
 import { FsCatalog } from '../consumers/iceberg/catalog-fs.js';
 import { ParquetWriter } from '../consumers/iceberg/parquet.js';
 import { IcebergWriter } from '../consumers/iceberg/writer.js';
-import { V5Exporter } from '../demo/exporter/packets.js';
+import type { V5Exporter } from '../demo/exporter/packets.js';
 import { rng, trafficModel } from '../demo/traffic.js';
 
 export const DAY = 86_400_000;
@@ -120,7 +120,9 @@ async function buildCold(dir: string, nfDir: string, rows: number, endMs: number
   const writer = new IcebergWriter({ catalog: new FsCatalog(dir), parquet, log, registry: createRegistry('bench-iceberg'), source: 'bench' });
   const nfcapd = await startNfcapd(nfDir);
   const fromMs = endMs - 30 * DAY;
-  const exporter = new V5Exporter({ bootMs: fromMs - DAY });
+  // Loaded only when the nfcapd files are (re)built.
+  const { V5Exporter: Exporter } = await import('../demo/exporter/packets.js');
+  const exporter = new Exporter({ bootMs: fromMs - DAY });
   let seq = 1, n = 0;
   try {
     for (const batch of flows(rows, fromMs, endMs, 2, 1_000_000)) {
