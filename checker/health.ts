@@ -65,7 +65,7 @@ export function buildHealth(i: HealthInputs): HealthReport {
   const d = i.decoder;
   const p = i.publisher;
   const gaps: Record<string, number> = {};
-  for (const g of d.sequenceGaps) gaps[`${g.exporter}/${g.sourceId}`] = g.lost;
+  for (const g of d.sequenceGaps) gaps[`${g.exporter}/${g.sourceId}${g.version === 5 ? '/v5' : ''}`] = g.lost;
   return {
     collector_id: i.collectorId,
     uptime_s: Math.round((Date.now() - i.startedMs) / 1000),

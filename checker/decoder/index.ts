@@ -40,7 +40,7 @@ export const ERROR_KINDS = [
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 /** Sequence tracking of one (exporter, source id). */
-export interface SequenceGap extends SequenceStats { exporter: string; sourceId: number; restarts: number }
+export interface SequenceGap extends SequenceStats { exporter: string; sourceId: number; version: number; restarts: number }
 export interface DecoderStats {
   /** Datagrams given to decode(). */
   packets: number;
@@ -142,7 +142,7 @@ export class NetFlowDecoder {
     let evicted = 0, pending = 0;
     for (const [exporter, e] of this.exporters) {
       templates[exporter] = e.templates.size;
-      for (const [sourceId, s] of e.sources) sequenceGaps.push({ exporter, sourceId, ...s.seq.stats, restarts: s.restarts });
+      for (const s of e.sources.values()) sequenceGaps.push({ exporter, sourceId: s.id, version: s.version, ...s.seq.stats, restarts: s.restarts });
       evicted += e.templatesEvicted;
       pending += e.pending.length;
     }

@@ -39,7 +39,7 @@ export class SourceState {
   private previousBootMs = NaN;
   private lastUptime = 0;
 
-  constructor(version: number) {
+  constructor(readonly id: number, readonly version: number) {
     // v5 counts flows (up to 30 a datagram), v9 counts datagrams.
     this.seq = version === 5 ? new SequenceTracker(30_000, 3_000_000) : new SequenceTracker(1_000, 100_000);
   }
@@ -83,12 +83,17 @@ export class ExporterState {
 
   constructor(readonly defaultRate: number, private readonly limits: Limits) {}
 
+  /**
+   * One sequence per (source id, version): an exporter sending both v5 and v9
+   * (a migration, or two processes on one box) has two unrelated counters.
+   */
   source(id: number, version: number): SourceState {
-    let s = this.sources.get(id);
+    const key = version === 5 ? id + 2 ** 32 : id;
+    let s = this.sources.get(key);
     if (s === undefined) {
       if (this.sources.size >= this.limits.maxSources) this.sources.delete(this.sources.keys().next().value!);
-      s = new SourceState(version);
-      this.sources.set(id, s);
+      s = new SourceState(id, version);
+      this.sources.set(key, s);
     }
     return s;
   }

@@ -372,6 +372,17 @@ test('8: loss per (exporter, source id): v5 counts flows, v9 counts datagrams; r
   assert.equal(by[`${EXP2}/1`]!.restarts, 1);
 });
 
+test('8: v5 and v9 from one exporter under the same source id keep separate sequences', () => {
+  const v9 = (sequence: number) => packet(header(sequence, 0), [templates([256, BASIC])]);
+  const v5 = (sequence: number) => v5Packet({ sysUptime: 10_000 + sequence, unixSecs: SECS, sequence }, Array.from({ length: 10 }, (_, i) => v5Record(i + 1)));
+  const { decoder } = decodeAll([0, 1, 2].map((s) => ({ src: EXP, payload: v9(s) })).concat([0, 10].map((s) => ({ src: EXP, payload: v5(s) }))));
+  const gaps = decoder.stats().sequenceGaps.filter((g) => g.exporter === EXP).map((g) => ({ version: g.version, sourceId: g.sourceId, packets: g.packets, lost: g.lost }));
+  assert.deepEqual(gaps.sort((a, b) => a.version - b.version), [
+    { version: 5, sourceId: 0, packets: 2, lost: 0 },
+    { version: 9, sourceId: 0, packets: 3, lost: 0 },
+  ]);
+});
+
 // ---- 9. field lengths ----
 
 const rest = BASIC.filter((f) => ![F.IN_BYTES, F.IN_PKTS].includes(f.type as 1 | 2));
