@@ -57,6 +57,9 @@ function toDuck(v: DuckParam): DuckDBValue {
   return v;
 }
 
+/** How far back the newest committed flow is looked for first. */
+const RECENT_MS = 3 * 86_400_000;
+
 /** The Iceberg table as the planner's cold tier. */
 export class IcebergTier implements ColdTier {
   constructor(private readonly catalog: Catalog, private readonly duck: DuckDb, private readonly opts: { marginMs: number }) {}
@@ -88,9 +91,12 @@ export class IcebergTier implements ColdTier {
    * ClickHouse answers.
    */
   private async completeBefore(snap: Snapshot): Promise<number | null> {
-    const files = await planFiles(snap);
+    // The newest flows are in the newest days: read only their manifests (pruned by
+    // partition summaries), and the whole table only when those days are empty.
+    let files = await planFiles(snap, { fromMs: Date.now() - RECENT_MS });
+    if (!files.length) files = await planFiles(snap);
     if (!files.length) return null;
-    return Math.max(...files.map((f) => f.timestampMaxMs)) - this.opts.marginMs;
+    return files.reduce((m, f) => Math.max(m, f.timestampMaxMs), -Infinity) - this.opts.marginMs;
   }
 }
 
