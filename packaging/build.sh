@@ -74,8 +74,10 @@ stage() {
   sed -e "s/@NAME@/$NAME/g" -e "s/@YEAR@/$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y)/g" packaging/common/copyright.in > "$stage/usr/share/doc/$NAME/copyright"
   gzip -9n < "$dir/$NAME.1" > "$stage/usr/share/man/man1/$NAME.1.gz"
   if [[ "$UI" == yes ]]; then
-    mkdir -p "$stage/usr/share/$NAME"
+    mkdir -p "$stage/usr/share/$NAME" "$stage/usr/lib/$NAME/core-extension/ui"
     cp -a core-extension/ui/out "$stage/usr/share/$NAME/ui"
+    # Where the core finds its UI when http.ui_dir is empty (<root>/core-extension/ui/out).
+    ln -s "../../../../share/$NAME/ui" "$stage/usr/lib/$NAME/core-extension/ui/out"
   fi
   find "$stage" -type d -empty -delete
   normalize "$stage"

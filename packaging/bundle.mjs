@@ -3,6 +3,8 @@
 // /usr/lib/<package>/:
 //
 //   dist/bin/<package>.mjs   the whole application in one ES module
+//   dist/bin/<worker>.js     each worker thread's module, bundled on its own: the
+//                            application starts it by new URL('./<worker>.js', import.meta.url)
 //   proto/*.proto            read at run time by @grpc/proto-loader: common/grpc.ts
 //                            finds them at ../../proto/ from the module
 //   node_modules/...         native packages esbuild cannot bundle (DuckDB), vendored
@@ -10,7 +12,7 @@
 // Usage: node packaging/bundle.mjs OUT
 import { build } from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -21,11 +23,13 @@ if (!out) { console.error('usage: node packaging/bundle.mjs OUT'); process.exit(
 // chDB is not shipped at all: see the stub below and packaging/README.md.
 const NATIVE = ['@duckdb/node-api', '@duckdb/node-bindings'];
 
+// `provided`: folders the code opens relative to itself that the package
+// supplies besides the bundle (the protos, below; the UI, linked by build.sh).
 const APPS = [
   // The edge host: no database engine may be pulled in, not even by accident.
-  { pkg: 'serviceradar-netflow-checker', entry: 'packaging/entries/checker.ts', external: [], forbidden: /node_modules\/(chdb|@chdb|@duckdb|@clickhouse)\// },
-  { pkg: 'serviceradar-netflow-consumers', entry: 'packaging/entries/consumers.ts', external: NATIVE },
-  { pkg: 'serviceradar-netflow-core', entry: 'packaging/entries/core.ts', external: NATIVE },
+  { pkg: 'serviceradar-netflow-checker', entry: 'packaging/entries/checker.ts', external: [], workers: ['checker/udp-worker.ts'], provided: ['../../proto/'], forbidden: /node_modules\/(chdb|@chdb|@duckdb|@clickhouse)\// },
+  { pkg: 'serviceradar-netflow-consumers', entry: 'packaging/entries/consumers.ts', external: NATIVE, provided: ['../../proto/'] },
+  { pkg: 'serviceradar-netflow-core', entry: 'packaging/entries/core.ts', external: NATIVE, provided: ['../../proto/', '../../core-extension/ui/out/'] },
 ];
 
 const PROTOS = ['health.proto', 'monitoring.proto'];
@@ -110,6 +114,27 @@ for (const app of APPS) {
     metafile: true,
     logLevel: 'warning',
   });
+  for (const worker of app.workers ?? []) {
+    await build({
+      entryPoints: [join(root, worker)],
+      outfile: join(dest, 'dist', 'bin', basename(worker).replace(/\.ts$/, '.js')),
+      bundle: true, platform: 'node', target: 'node20', format: 'esm', external: app.external,
+      banner: { js: banner.split('\n').slice(1).join('\n') }, legalComments: 'none', logLevel: 'warning',
+    });
+  }
+  // The workers' .js files are ES modules too.
+  writeFileSync(join(dest, 'dist', 'package.json'), JSON.stringify({ type: 'module', private: true }) + '\n');
+  // Every file the code finds relative to itself must be in the package, and
+  // it may find one only in a form this check can read.
+  const code = readFileSync(outfile, 'utf8');
+  const relativeUrls = [...code.matchAll(/new URL\(["'](\.\.?\/[^"']*)["'],\s*import\.meta\.url\)/g)];
+  const uses = code.split('import.meta.url').length - 1 - 1; // minus the banner's createRequire
+  if (uses !== relativeUrls.length) throw new Error(`${app.pkg}: import.meta.url is used ${uses} times, ${relativeUrls.length} of them as new URL("./relative", import.meta.url); the package cannot tell what else the code reads from beside itself`);
+  for (const m of relativeUrls) {
+    if (existsSync(join(dirname(outfile), m[1])) || app.provided.includes(m[1])) continue;
+    throw new Error(`${app.pkg}: the code opens ${m[1]} relative to itself and the package does not ship it: add it to APPS in packaging/bundle.mjs (workers or provided)`);
+  }
+
   const inputs = Object.keys(result.metafile.inputs);
   const bad = app.forbidden ? inputs.filter((p) => app.forbidden.test(p)) : [];
   if (bad.length) throw new Error(`${app.pkg}: the bundle pulls in ${bad.slice(0, 5).join(', ')}`);

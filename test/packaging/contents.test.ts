@@ -101,8 +101,15 @@ for (const name of NAMES) {
       ? [`/usr/lib/${name}/node_modules/@duckdb/node-bindings-linux-x64/duckdb.node`, `/usr/lib/${name}/node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so`]
       : []);
     assert.ok(![...files.keys()].some((p) => /chdb/i.test(p)), 'chDB is not shipped');
-    if (name === 'serviceradar-netflow-checker') assert.ok(![...files.keys()].some((p) => p.includes('node_modules')), 'the checker is one bundle');
-    if (name === 'serviceradar-netflow-core') assert.ok(files.has('/usr/share/serviceradar-netflow-core/ui/index.html'), 'the UI is in the core package');
+    assert.equal(files.get(`/usr/lib/${name}/dist/package.json`), '-rw-r--r--', 'the bundle folder is ES modules');
+    if (name === 'serviceradar-netflow-checker') {
+      assert.ok(![...files.keys()].some((p) => p.includes('node_modules')), 'the checker is one bundle');
+      assert.ok(files.has(`/usr/lib/${name}/dist/bin/udp-worker.js`), 'the receive thread is shipped beside the bundle');
+    }
+    if (name === 'serviceradar-netflow-core') {
+      assert.ok(files.has('/usr/share/serviceradar-netflow-core/ui/index.html'), 'the UI is in the core package');
+      assert.ok(files.get('/usr/lib/serviceradar-netflow-core/core-extension/ui/out')?.startsWith('l'), 'the default ui_dir links to it');
+    }
   });
 
   test(`${name}: the bundle carries what the package runs, and no more`, () => {

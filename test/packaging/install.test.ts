@@ -191,6 +191,12 @@ describe('install on a clean Debian 12 with systemd', { timeout: 3_600_000 }, ()
       const res = await fetch(`http://127.0.0.1:${ports.http}/api/netflow/status`, { headers: { authorization: `Bearer ${token}` } }).catch(() => undefined);
       return res?.status === 200;
     }, 90_000, 500).catch((err) => { throw new Error(`${(err as Error).message}\n${box.journal(UNITS.core)}`); });
+    // Still up, never restarted: a service that bound nothing or died after start fails here.
+    await new Promise((r) => setTimeout(r, 3000));
+    for (const unit of Object.values(UNITS)) {
+      const state = ['ActiveState', 'SubState', 'NRestarts'].map((p) => box.sh(`systemctl show -p ${p} --value ${unit}`).trim()).join(' ');
+      assert.equal(state, 'active running 0', `${unit}\n${box.journal(unit)}`);
+    }
   });
 
   it('each service runs as its user, with only the capabilities, files and system calls its unit allows', () => {
