@@ -18,10 +18,13 @@ export interface BackfillOptions {
   /** History ends here (ms); the live exporter takes over from then. */
   untilMs: number;
   exporter: string;
+  /** 1 in N: the history is exported as a sampled router would, N times fewer records for the same traffic. */
+  samplingRate: number;
   seed?: number;
 }
 
-export interface BackfillLedger { records: number; bytes: number; packets: number; fromMs: number; untilMs: number }
+/** What was sent; bytes and packets as exported (raw, not scaled by the sampling rate). */
+export interface BackfillLedger { records: number; bytes: number; packets: number; samplingRate: number; fromMs: number; untilMs: number }
 
 /** The backfill's flows, hour by hour, oldest first; a few hours carry a spike (a bulk transfer). */
 export function* backfillFlows(opts: BackfillOptions): Generator<FlowRecord> {
@@ -50,7 +53,7 @@ export async function backfill(js: JetStreamClient, markerFile: string, opts: Ba
     log.info({ marker: markerFile, ...JSON.parse(readFileSync(markerFile, 'utf8')) }, 'history already backfilled');
     return undefined;
   }
-  const ledger: BackfillLedger = { records: 0, bytes: 0, packets: 0, fromMs: opts.untilMs - opts.days * 24 * HOUR, untilMs: opts.untilMs };
+  const ledger: BackfillLedger = { records: 0, bytes: 0, packets: 0, samplingRate: opts.samplingRate, fromMs: opts.untilMs - opts.days * 24 * HOUR, untilMs: opts.untilMs };
   log.info({ days: opts.days }, 'backfilling history through the stream');
   let batch: FlowRecord[] = [];
   const inFlight: Promise<unknown>[] = [];
@@ -62,6 +65,7 @@ export async function backfill(js: JetStreamClient, markerFile: string, opts: Ba
   };
   for (const f of backfillFlows(opts)) {
     f.time_received = f.timestamp;
+    f.sampling_rate = opts.samplingRate;
     batch.push(f);
     ledger.records++; ledger.bytes += f.bytes; ledger.packets += f.packets;
     if (batch.length >= BATCH) await flush();

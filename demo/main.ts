@@ -143,40 +143,55 @@ function natsService(o: DemoOptions): Service {
   };
 }
 
-/** Replays the bundled router captures and backfills history once the pipeline is up. */
+/**
+ * The traffic sources: live ones first, so the dashboard shows traffic within
+ * seconds; the history backfill then runs in the background (its backlog and
+ * the live flows share the stream). The bundled captures and the history are
+ * sent once per data folder, so a restart does not count them twice.
+ */
 function trafficSources(o: DemoOptions, natsUrl: string, log: Logger): Service[] {
   const services: Service[] = [];
-  if (o.history) {
-    services.push({
-      name: 'backfill',
-      async start() {
-        const nc = await connect({ servers: natsUrl });
-        try {
-          await backfill(nc.jetstream(), join(o.data, 'backfill-done.json'), {
-            days: o.backfillDays, flowsPerHour: Math.max(600, o.rate * 60), untilMs: Date.now() - 60_000, exporter: '127.0.0.10',
-          }, log);
-        } finally { await nc.close(); }
-      },
-      async stop() {},
-    });
-  }
   const target = { host: o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host, port: o.udpPort };
   if (o.replay) {
     const captures = join(ROOT, '..', 'shared', 'testdata', 'netflow');
+    const marker = join(o.data, 'replay-done.json');
     services.push({
       name: 'capture-replay',
       async start() {
+        if (existsSync(marker)) return;
         const files = ['nfv9-cisco-asr9k-one-source', 'nfv9-cisco-asr9k-two-source-ids'].map((d) => join(captures, d, 'traffic.pcap')).filter((f) => existsSync(f));
         if (!files.length) return;
         const sent = await replayCaptures(files, target, (i) => `127.0.0.${2 + i}`);
+        writeFileSync(marker, JSON.stringify({ datagrams: sent, files, at: new Date().toISOString() }));
         log.info({ datagrams: sent, files }, 'replayed router captures with clocks moved to now');
       },
       async stop() {},
     });
   }
   if (o.synthetic) services.push(new SyntheticExporter({ target, source: '127.0.0.10', flowsPerSecond: o.rate }, log));
+  if (o.history) {
+    let running: Promise<unknown> | undefined;
+    services.push({
+      name: 'backfill',
+      async start() {
+        running = (async () => {
+          const nc = await connect({ servers: natsUrl });
+          try {
+            // History as a 1:60-sampled export: a sixtieth of the live flow count, the same traffic once scaled.
+            await backfill(nc.jetstream(), join(o.data, 'backfill-done.json'), {
+              days: o.backfillDays, flowsPerHour: Math.max(600, (o.rate * 3600) / HISTORY_SAMPLING), samplingRate: HISTORY_SAMPLING,
+              untilMs: Date.now() - 60_000, exporter: '127.0.0.10',
+            }, log);
+          } finally { await nc.close(); }
+        })().catch((err) => log.error({ err: (err as Error).message }, 'history backfill failed; it runs again at the next start'));
+      },
+      async stop() { await running; },
+    });
+  }
   return services;
 }
+
+const HISTORY_SAMPLING = 60;
 
 export async function run(argv: string[]): Promise<number> {
   let o: DemoOptions;
@@ -218,10 +233,10 @@ export async function run(argv: string[]): Promise<number> {
     natsService(o),
     // The stream exists before anything publishes, whichever service would create it first.
     { name: 'stream', async start() { const nc = await connect({ servers: natsUrl }); try { await ensureStream(await nc.jetstreamManager(), checker.stream, log); } finally { await nc.close(); } }, async stop() {} },
-    new ClickHouseWriterService(clickhouse, log.child({ service: 'clickhouse-writer' }), createRegistry('clickhouse-writer')),
-    new ParquetWriterService(parquet, log.child({ service: 'parquet-writer' })),
-    new CheckerService(checker, log.child({ service: 'checker' })),
-    new CoreService(core, log.child({ service: 'core-extension' })),
+    new ClickHouseWriterService(clickhouse, createLogger('clickhouse-writer'), createRegistry('clickhouse-writer')),
+    new ParquetWriterService(parquet, createLogger('parquet-writer')),
+    new CheckerService(checker, createLogger('checker')),
+    new CoreService(core, createLogger('core-extension')),
     {
       name: 'banner',
       async start() {
