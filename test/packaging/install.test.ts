@@ -258,6 +258,10 @@ describe('install on a clean Debian 12 with systemd', { timeout: 3_600_000 }, ()
 
     const noToken = await fetch(`http://127.0.0.1:${ports.http}/api/netflow?time_range=last_15m`);
     assert.equal(noToken.status, 401);
+    // The web UI from /usr/share/serviceradar-netflow-core/ui, byte for byte.
+    const page = await fetch(`http://127.0.0.1:${ports.http}/`);
+    assert.equal(page.status, 200);
+    assert.equal(await page.text(), readFileSync(inside('/usr/share/serviceradar-netflow-core/ui/index.html'), 'utf8'));
   });
 
   it('the agent checks the checker over mTLS; clients without our certificate are refused', async () => {
