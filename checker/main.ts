@@ -1,5 +1,5 @@
 // serviceradar-netflow checker [--config PATH]
-import { parseArgs } from 'node:util';
+import { parseConfigArg } from '../common/cli.js';
 import { createLogger } from '../common/log.js';
 import { runUntilSignal } from '../common/service.js';
 import { DEFAULT_CONFIG_PATH, loadCheckerConfig } from './config.js';
@@ -13,17 +13,11 @@ health for the ServiceRadar agent over gRPC.
   --config PATH   config file (default ${DEFAULT_CONFIG_PATH}; absent = defaults)`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { config?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) { console.log(USAGE); return 0; }
-  const config = loadCheckerConfig(values.config ?? DEFAULT_CONFIG_PATH, { required: values.config !== undefined });
+  const arg = parseConfigArg(argv, USAGE, DEFAULT_CONFIG_PATH);
+  if (typeof arg === 'number') return arg;
+  const config = loadCheckerConfig(arg.path, { required: arg.given });
   const log = createLogger('checker');
-  log.info({ config: values.config ?? DEFAULT_CONFIG_PATH, listen_addr: config.listen_addr, grpc_listen_addr: config.grpc_listen_addr, nats_url: config.nats_url, security: config.security.mode }, 'starting');
+  log.info({ config: arg.path, listen_addr: config.listen_addr, grpc_listen_addr: config.grpc_listen_addr, nats_url: config.nats_url, security: config.security.mode }, 'starting');
   await runUntilSignal([new CheckerService(config, log)], log);
   return 0;
 }

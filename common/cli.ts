@@ -2,6 +2,7 @@
 // (cli.ts) and each package's binary (packaging/entries/), which lists only
 // the commands that package carries: the loaders stay in the entry file so a
 // bundler sees exactly the modules one package needs.
+import { parseArgs } from 'node:util';
 import { ConfigError } from './config.js';
 
 export type CommandName = 'checker' | 'clickhouse-writer' | 'parquet-writer' | 'core' | 'demo' | 'decode';
@@ -43,4 +44,23 @@ export function runCli(program: string, loaders: Loaders, argv = process.argv.sl
       process.exitCode = e instanceof ConfigError ? 2 : 1;
     },
   );
+}
+
+/** A service command's `[--config PATH]`: the path to read, and whether the user named it. */
+export interface ConfigArg { path: string; given: boolean }
+
+/**
+ * Parses `[--config PATH] [--help]` for a service command. Returns the config
+ * path, or the exit code after printing the usage (0 for --help, 2 for bad arguments).
+ */
+export function parseConfigArg(argv: string[], usage: string, defaultPath: string): ConfigArg | number {
+  let values: { config?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  if (values.help) { console.log(usage); return 0; }
+  return { path: values.config ?? defaultPath, given: values.config !== undefined };
 }

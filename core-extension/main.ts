@@ -1,6 +1,7 @@
 // serviceradar-netflow core [--config PATH]
 // serviceradar-netflow core hash [--token]   (reads a password from stdin, or makes an API token)
 import { parseArgs } from 'node:util';
+import { parseConfigArg } from '../common/cli.js';
 import { createLogger } from '../common/log.js';
 import { runUntilSignal } from '../common/service.js';
 import { hashPassword, hashToken, newToken } from './api/auth.js';
@@ -22,15 +23,9 @@ hash --token    makes a new API token; prints it (give it to the machine) and
 
 export async function run(argv: string[]): Promise<number> {
   if (argv[0] === 'hash') return hash(argv.slice(1));
-  let values: { config?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) { console.log(USAGE); return 0; }
-  const path = values.config ?? DEFAULT_CONFIG_PATH;
+  const arg = parseConfigArg(argv, USAGE, DEFAULT_CONFIG_PATH);
+  if (typeof arg === 'number') return arg;
+  const { path } = arg;
   const config = loadCoreConfig(path);
   const log = createLogger('core-extension');
   log.info({ config: path, http: config.http.listen_addr, grpc: config.grpc.listen_addr, realtime_threshold_ms: config.netflow.realtime_threshold, security: config.security.mode }, 'starting');

@@ -1,5 +1,5 @@
 // serviceradar-netflow parquet-writer [--config PATH]
-import { parseArgs } from 'node:util';
+import { parseConfigArg } from '../../common/cli.js';
 import { createLogger } from '../../common/log.js';
 import { runUntilSignal } from '../../common/service.js';
 import { DEFAULT_CONFIG_PATH, loadParquetWriterConfig } from './config.js';
@@ -14,16 +14,10 @@ retention.
   --config PATH   config file (default ${DEFAULT_CONFIG_PATH}; absent = defaults)`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { config?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) { console.log(USAGE); return 0; }
-  const path = values.config ?? DEFAULT_CONFIG_PATH;
-  const config = loadParquetWriterConfig(path, { required: values.config !== undefined });
+  const arg = parseConfigArg(argv, USAGE, DEFAULT_CONFIG_PATH);
+  if (typeof arg === 'number') return arg;
+  const { path } = arg;
+  const config = loadParquetWriterConfig(path, { required: arg.given });
   const log = createLogger('parquet-writer');
   log.info({ config: path, nats_url: config.nats_url, catalog: config.iceberg_catalog || `fs:${config.output_path}`, table: config.iceberg_table, batch_size: config.batch_size, batch_interval_ms: config.batch_interval, security: config.security.mode }, 'starting');
   await runUntilSignal([new ParquetWriterService(config, log)], log);
