@@ -1,6 +1,7 @@
 // What the hot-tier tests share: both real engines (chDB in this process, and a
 // clickhouse-server 18.16 process), a real nats-server, flows with awkward
 // values, and the totals the tests work out themselves from what they sent.
+import { rng } from '../../demo/traffic.js';
 import { connect, type NatsConnection } from 'nats';
 import { encodeBatch, emptyRecord, type FlowRecord } from '../../common/flow.js';
 import { createLogger } from '../../common/log.js';
@@ -126,17 +127,8 @@ export async function waitForConsumerDrained(nc: NatsConnection, durable: string
 // ---------------------------------------------------------------------------
 // Flows
 
-/** mulberry32: deterministic, so a failing run can be replayed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deterministic (rng), so a failing run can be replayed.
+export { rng };
 
 // Addresses whose bytes include TAB (9), LF (10) and backslash (92), which a
 // TSV payload has to escape, beside ordinary ones and IPv6.

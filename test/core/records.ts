@@ -2,17 +2,8 @@
 // families, sampled and unsampled exporters, a few heavy talkers, and
 // timestamps with millisecond precision spread over a chosen range.
 import { emptyRecord, type FlowRecord } from '../../common/flow.js';
+import { rng } from '../../demo/traffic.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const V4_HOSTS = ['10.20.0.5', '10.20.1.9', '10.20.7.200', '10.21.3.3', '192.168.1.10', '192.168.1.77', '172.16.5.4', '8.8.8.8', '1.1.1.1', '93.184.216.34', '151.101.1.69', '203.0.113.9'];
 const V6_HOSTS = ['2001:db8::1', '2001:db8::2', '2001:db8:0:1::53', '2001:db8:ffff::10', 'fe80::1', '2606:4700::1111', '2a00:1450:4001:80b::200e'];
