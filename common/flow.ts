@@ -4,6 +4,7 @@ import protobuf from 'protobufjs/minimal.js';
 import { serviceradar } from '../proto/gen/flow.js';
 import { RECORD_FIELDS } from '../proto/gen/flow-fields.js';
 import { encodeFlowBatch } from '../proto/gen/flow-encode.js';
+import { decodeFlowColumns, type FlowColumns, type StringColumn } from '../proto/gen/flow-decode.js';
 
 // 64-bit fields as plain numbers: timestamps in ms and byte counters stay far below 2^53.
 protobuf.util.Long = undefined as never;
@@ -27,6 +28,31 @@ export function encodeBatch(batch: Batch): Uint8Array {
 export function decodeBatch(bytes: Uint8Array): Batch {
   const msg = FlowBatch.decode(bytes);
   return { records: msg.records.map(plainRecord), collector_id: msg.collector_id };
+}
+
+/** The writers' decoder: a netflow.raw payload as columns, no object per record. Throws on bytes that are not a FlowBatch. */
+export { decodeFlowColumns, type FlowColumns, type StringColumn };
+
+const utf8 = new TextDecoder();
+
+/** Row `i` of a string column as text. */
+export function stringAt(col: StringColumn, i: number): string {
+  const start = col.start[i]!, end = col.end[i]!;
+  return start === end ? '' : utf8.decode(col.data.subarray(start, end));
+}
+
+/** The records of a columns batch (for tools and tests: the writers read the columns). */
+export function recordsOf(c: FlowColumns): FlowRecord[] {
+  const out: FlowRecord[] = [];
+  for (let i = 0; i < c.rows; i++) {
+    out.push({
+      timestamp: c.timestamp[i]!, src_ip: stringAt(c.src_ip, i), dst_ip: stringAt(c.dst_ip, i), src_port: c.src_port[i]!, dst_port: c.dst_port[i]!, protocol: c.protocol[i]!,
+      bytes: c.bytes[i]!, packets: c.packets[i]!, exporter: stringAt(c.exporter, i), source_id: c.source_id[i]!, input_if: c.input_if[i]!, output_if: c.output_if[i]!,
+      tcp_flags: c.tcp_flags[i]!, tos: c.tos[i]!, src_as: c.src_as[i]!, dst_as: c.dst_as[i]!, src_mask: c.src_mask[i]!, dst_mask: c.dst_mask[i]!, next_hop: stringAt(c.next_hop, i),
+      sampling_rate: c.sampling_rate[i]!, flow_start: c.flow_start[i]!, ip_version: c.ip_version[i]!, flow_version: c.flow_version[i]!, time_received: c.time_received[i]!,
+    });
+  }
+  return out;
 }
 
 type Decoded = serviceradar.netflow.INetFlowRecord;
