@@ -102,10 +102,18 @@ export interface TableSpec {
   /** Table name inside the database (qualify with tableRef). */
   name: string;
   kind: 'raw' | 'rollup';
-  /** Resolution of `timestamp`: 1 s for the raw table, 60 s for the minute rollups. */
+  /** Resolution of `timestamp`: 1 s for the raw table, 60 s, 3600 s or 86400 s for the rollups. */
   grainSeconds: number;
   /** Dimensions the table can group and filter by. */
   dimensions: readonly Dimension[];
+  /**
+   * Set on the host rollup: each flow is stored once per distinct address it
+   * has (`host` = src_ip, and dst_ip when different), so "this address on
+   * either side" is `host = address`, counted once per flow. Only a single
+   * address can be asked this way (a flow between two asked addresses would
+   * count twice); grouping by src_ip or dst_ip is not possible.
+   */
+  eitherHost?: boolean;
   /** Aggregate expressions of each metric over this table (bytes and packets scaled by sampling_rate). */
   metrics: { bytes: string; packets: string; flows: string };
 }
@@ -126,26 +134,55 @@ export const RAW: TableSpec = {
 
 const ROLLUP_METRICS = { bytes: 'sum(bytes * sampling_rate)', packets: 'sum(packets * sampling_rate)', flows: 'sum(flows)' };
 
-function rollup(name: string, dimensions: Dimension[]): RollupSpec {
-  return { name, kind: 'rollup', grainSeconds: 60, dimensions, metrics: ROLLUP_METRICS, feed: `${name}_feed` };
+const MINUTE = 60, HOUR = 3600, DAY = 86_400;
+
+function rollup(name: string, dimensions: Dimension[], grainSeconds = MINUTE, eitherHost = false): RollupSpec {
+  return { name, kind: 'rollup', grainSeconds, dimensions, ...(eitherHost ? { eitherHost } : {}), metrics: ROLLUP_METRICS, feed: `${name}_feed` };
 }
+
+/** The column of the host rollup holding either side's address. */
+export const HOST_COLUMN = 'host';
 
 const INTERFACES = rollup('flows_1m_interfaces', ['exporter', 'input_if', 'output_if', 'protocol', 'src_as', 'dst_as']);
 
-/**
- * One-minute rollups, smallest first (the cheapest table that has every
- * dimension a query needs wins). Each keeps one side of a flow: pairs of
- * addresses or of ports are nearly unique per minute (a rollup of them is as
- * big as the flows table), single sides shrink to a quarter or less on a
- * network of a few thousand flows/s, and the more flows, the smaller.
- */
-export const ROLLUPS: readonly RollupSpec[] = [
+/** The rollups migration 2 left (frozen: migrations never change once shipped). */
+const V2_ROLLUPS: readonly RollupSpec[] = [
   INTERFACES,
   rollup('flows_1m_src_ports', ['exporter', 'protocol', 'src_port']),
   rollup('flows_1m_dst_hosts', ['exporter', 'protocol', 'dst_ip']),
   rollup('flows_1m_src_hosts', ['exporter', 'protocol', 'src_ip']),
   rollup('flows_1m_dst_ports', ['exporter', 'protocol', 'dst_port']),
 ];
+
+/**
+ * Coarser rollups, so that a dashboard's top-N over days reads a few hundred
+ * thousand rows, not one per (minute, address): hourly and daily on each side
+ * of addresses and ports (without protocol for addresses: per hour, a host's
+ * rows then shrink to one per exporter), links per minute (traffic over time
+ * without the AS numbers that make the interface rollup wide), and the host
+ * rollup answering one address's history on either side, sorted by address.
+ */
+const V3_ROLLUPS: readonly RollupSpec[] = [
+  rollup('flows_1m_links', ['exporter', 'protocol', 'input_if', 'output_if']),
+  rollup('flows_1h_src_ports', ['exporter', 'protocol', 'src_port'], HOUR),
+  rollup('flows_1d_src_ports', ['exporter', 'protocol', 'src_port'], DAY),
+  rollup('flows_1h_dst_ports', ['exporter', 'protocol', 'dst_port'], HOUR),
+  rollup('flows_1d_dst_ports', ['exporter', 'protocol', 'dst_port'], DAY),
+  rollup('flows_1h_src_hosts', ['exporter', 'src_ip'], HOUR),
+  rollup('flows_1d_src_hosts', ['exporter', 'src_ip'], DAY),
+  rollup('flows_1h_dst_hosts', ['exporter', 'dst_ip'], HOUR),
+  rollup('flows_1d_dst_hosts', ['exporter', 'dst_ip'], DAY),
+  rollup('flows_1m_hosts', ['exporter', 'protocol'], MINUTE, true),
+];
+
+/**
+ * Every rollup the writer fills (its exactly-once markers cover each). The
+ * query planner ranks them by cost itself (core-extension/query/clickhouse-sql.ts);
+ * this order is the minute rollups first, smallest first, as pickTable reads it.
+ * The minute rollups keep one side of a flow: pairs of addresses or of ports
+ * are nearly unique per minute (a rollup of them is as big as the flows table).
+ */
+export const ROLLUPS: readonly RollupSpec[] = [...V2_ROLLUPS, ...V3_ROLLUPS];
 
 /** The rollups migration 1 made (frozen: migrations never change once shipped). */
 const V1_ROLLUPS: readonly RollupSpec[] = [
@@ -279,8 +316,15 @@ function createNullTable(ctx: SchemaContext, name: string): string {
   return `CREATE TABLE IF NOT EXISTS ${tableRef(ctx.database, name)} (${flowColumnsDdl(ctx, false).join(', ')}) ENGINE = Null`;
 }
 
+/** A rollup's key columns after `timestamp`: its dimensions, the host column first on the host rollup. */
+function rollupKeys(r: RollupSpec): string[] {
+  return [...(r.eitherHost ? [HOST_COLUMN] : []), ...r.dimensions];
+}
+
 function createRollup(ctx: SchemaContext, r: RollupSpec): string {
-  const dims = r.dimensions.map((d) => {
+  const ipType = columnType(FLOW_COLUMN_BY_NAME.get('src_ip')!, ctx.caps) + codec(FLOW_COLUMN_BY_NAME.get('src_ip')!, ctx.caps);
+  const dims = rollupKeys(r).map((d) => {
+    if (d === HOST_COLUMN) return `${HOST_COLUMN} ${ipType}`;
     const c = FLOW_COLUMN_BY_NAME.get(d)!;
     return `${d} ${columnType(c, ctx.caps)}${codec(c, ctx.caps)}`;
   });
@@ -289,17 +333,22 @@ function createRollup(ctx: SchemaContext, r: RollupSpec): string {
     `timestamp DateTime('UTC')${t64}`, ...dims, `sampling_rate UInt32${t64}`, `ingest_seq UInt64${t64}`,
     `bytes UInt64${t64}`, `packets UInt64${t64}`, `flows UInt64${t64}`, `marks UInt64${t64}`,
   ];
+  // The host rollup is read one address at a time: sorted by it, a lookup reads a few granules.
+  const order = r.eitherHost ? [HOST_COLUMN, 'timestamp', ...r.dimensions] : ['timestamp', ...r.dimensions];
   // marks (1 on a marker row) keeps marker rows alive: SummingMergeTree drops
   // rows whose summed columns are all zero.
   return `CREATE TABLE IF NOT EXISTS ${tableRef(ctx.database, r.name)} (${cols.join(', ')})
 ENGINE = SummingMergeTree((bytes, packets, flows, marks)) PARTITION BY toDate(timestamp)
-ORDER BY (timestamp, ${r.dimensions.join(', ')}, sampling_rate, ingest_seq)${ttl(ctx)}${tableSettings(ctx)}`;
+ORDER BY (${[...order, 'sampling_rate', 'ingest_seq'].join(', ')})${ttl(ctx)}${tableSettings(ctx)}`;
 }
 
 /** The aggregation of one rollup over a source table of flow columns (used by both of its views). */
 export function rollupSelect(database: string, r: RollupSpec, source: string, where?: string): string {
-  const keys = ['timestamp', ...r.dimensions, 'sampling_rate', 'ingest_seq'].join(', ');
-  return `SELECT toStartOfMinute(timestamp) AS timestamp, ${r.dimensions.join(', ')}, sampling_rate, ingest_seq,
+  const keys = ['timestamp', ...rollupKeys(r), 'sampling_rate', 'ingest_seq'].join(', ');
+  const bucket = r.grainSeconds === MINUTE ? 'toStartOfMinute(timestamp)' : timeBucket('timestamp', r.grainSeconds);
+  // Each distinct address of a flow once: a flow from an address to itself is one row, not two.
+  const host = r.eitherHost ? `arrayJoin(if(src_ip = dst_ip, [src_ip], [src_ip, dst_ip])) AS ${HOST_COLUMN}, ` : '';
+  return `SELECT ${bucket} AS timestamp, ${host}${r.dimensions.join(', ')}, sampling_rate, ingest_seq,
 sum(bytes) AS bytes, sum(packets) AS packets, countIf(ingest_seq = 0) AS flows, countIf(ingest_seq != 0) AS marks
 FROM ${tableRef(database, source)}${where ? ` WHERE ${where}` : ''} GROUP BY ${keys}`;
 }
@@ -338,24 +387,36 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     description: 'one-sided host and port rollups replace the address-pair and port-pair ones (as big as the flows table)',
     statements: (ctx) => {
-      const gone = V1_ROLLUPS.filter((r) => !ROLLUPS.some((n) => n.name === r.name));
-      const added = ROLLUPS.filter((r) => !V1_ROLLUPS.some((o) => o.name === r.name));
+      const gone = V1_ROLLUPS.filter((r) => !V2_ROLLUPS.some((n) => n.name === r.name));
+      const added = V2_ROLLUPS.filter((r) => !V1_ROLLUPS.some((o) => o.name === r.name));
       return [
         ...gone.flatMap((r) => [`${r.name}_mv`, `${r.feed}_mv`, r.feed, r.name].map((t) => `DROP TABLE IF EXISTS ${tableRef(ctx.database, t)}`)),
-        ...added.flatMap((r) => [
-          createRollup(ctx, r),
-          createNullTable(ctx, r.feed),
-          // Filled from the flows already stored (markers included) before its
-          // views exist, and only while empty, so a rerun adds nothing. Run the
-          // first writer of a new version alone: rows another one inserts
-          // between this and the views would be missed.
-          `INSERT INTO ${tableRef(ctx.database, r.name)} ${rollupSelect(ctx.database, r, RAW.name, `(SELECT count() FROM ${tableRef(ctx.database, r.name)}) = 0`)}`,
-          ...rollupViews(ctx, r),
-        ]),
+        ...added.flatMap((r) => addRollup(ctx, r)),
       ];
     },
   },
+  {
+    version: 3,
+    description: 'hourly and daily host and port rollups, minute links, the either-side host rollup',
+    statements: (ctx) => V3_ROLLUPS.flatMap((r) => addRollup(ctx, r)),
+  },
 ];
+
+/**
+ * A rollup added to a database that may hold flows: the table, its feed, a
+ * fill from the flows already stored (markers included) before its views
+ * exist, and only while it is empty, so a rerun adds nothing; then its views.
+ * Run the first writer of a new version alone: rows another one inserts
+ * between the fill and the views would be missed.
+ */
+function addRollup(ctx: SchemaContext, r: RollupSpec): string[] {
+  return [
+    createRollup(ctx, r),
+    createNullTable(ctx, r.feed),
+    `INSERT INTO ${tableRef(ctx.database, r.name)} ${rollupSelect(ctx.database, r, RAW.name, `(SELECT count() FROM ${tableRef(ctx.database, r.name)}) = 0`)}`,
+    ...rollupViews(ctx, r),
+  ];
+}
 
 /** A rollup's two views: from the ingest table (every insert) and from its own feed (repairs). */
 function rollupViews(ctx: SchemaContext, r: RollupSpec): string[] {

@@ -5,8 +5,9 @@
 // addresses are hex of 16 bytes we computed, through the schema's literal
 // helpers); column names come only from the whitelisted dimension list. A
 // range is answered from the cheapest rollup that has every needed dimension,
-// with the raw table filling the edges its grain cannot cover.
-import { DATA_ONLY, ipHex, ipLiteral, ipRange, timeBucket, timeLiteral } from '../../consumers/clickhouse/schema.js';
+// with finer rollups, and finally the raw table, filling the edges its grain
+// cannot cover.
+import { DATA_ONLY, HOST_COLUMN, ipHex, ipLiteral, ipRange, timeBucket, timeLiteral } from '../../consumers/clickhouse/schema.js';
 import { ipBytes } from './ip.js';
 import { IP_DIMENSIONS, filterColumns, type Aggregate, type Dimension, type FilterTerm, type FilterValue } from './model.js';
 
@@ -15,40 +16,69 @@ export interface ChTable {
   /** Database-qualified name. */
   name: string;
   kind: 'raw' | 'rollup';
-  /** Seconds each row's `timestamp` stands for: 1 raw, 60 for a minute rollup. */
+  /** Seconds each row's `timestamp` stands for: 1 raw, 60 for a minute rollup, 3600, 86400. */
   grainSeconds: number;
   dims: ReadonlySet<Dimension>;
+  /** The host rollup: `host` holds each distinct address of a flow (see the writer's schema). */
+  eitherHost?: boolean;
   /** Sums as aggregate expressions (sampling-rate scaled bytes and packets, records). */
   metrics: { bytes: string; packets: string; flows: string };
 }
 
+export interface Piece { table: ChTable; fromMs: number; toMs: number }
+
+/** Dimensions that do not make a rollup wide: a handful of values each. */
+const NARROW: ReadonlySet<Dimension> = new Set(['exporter', 'protocol', 'input_if', 'output_if']);
+
 /**
- * The cheapest way to cover [startMs, endMs) reading `needed` dimensions: the
- * first rollup (tables come cheapest first) that has them and whose grain
- * divides the bucket, for the whole grains inside the range, plus the raw
- * table for the edges. Each piece is [table, fromMs, toMs).
+ * Rough cost order of tables: fewer wide dimensions (addresses, ports, AS
+ * numbers: thousands of values) first, then the coarser grain, then the
+ * schema's order. A rollup's rows per unit of time grow with its wide
+ * dimensions far more than with anything else.
  */
-export function choosePieces(tables: ChTable[], needed: Dimension[], agg: Pick<Aggregate, 'startMs' | 'endMs' | 'interval'>): { table: ChTable; fromMs: number; toMs: number }[] {
-  const raw = tables.find((t) => t.kind === 'raw');
-  if (!raw) throw new Error('no raw flows table');
-  const fits = (t: ChTable) => t.kind === 'rollup' && needed.every((d) => t.dims.has(d)) &&
-    (agg.interval === null || (agg.interval.kind === 'month' ? 86400 % t.grainSeconds === 0 : agg.interval.seconds % t.grainSeconds === 0));
-  for (const r of tables.filter(fits)) {
-    const grain = r.grainSeconds * 1000;
-    const from = Math.ceil(agg.startMs / grain) * grain;
-    const to = Math.floor(agg.endMs / grain) * grain;
-    if (to <= from) continue;
-    const pieces = [{ table: r, fromMs: from, toMs: to }];
-    if (agg.startMs < from) pieces.unshift({ table: raw, fromMs: agg.startMs, toMs: from });
-    if (to < agg.endMs) pieces.push({ table: raw, fromMs: to, toMs: agg.endMs });
-    return pieces;
-  }
-  return [{ table: raw, fromMs: agg.startMs, toMs: agg.endMs }];
+function costOrder(tables: ChTable[]): ChTable[] {
+  const wide = (t: ChTable) => [...t.dims].filter((d) => !NARROW.has(d)).length + (t.eitherHost ? 1 : 0);
+  return tables.map((t, i) => ({ t, i })).sort((a, b) => wide(a.t) - wide(b.t) || b.t.grainSeconds - a.t.grainSeconds || a.i - b.i).map((x) => x.t);
 }
 
-/** The dimensions an aggregate reads: its keys and every filtered column. */
-export function neededDimensions(agg: Aggregate): Dimension[] {
-  return [...new Set([...agg.keys, ...agg.filters.flatMap((t) => filterColumns(t.key))])];
+/** Whether a rollup answers an aggregate: every key and filter it can see, at a grain that divides the bucket. */
+function fits(t: ChTable, agg: Pick<Aggregate, 'keys' | 'filters' | 'interval'>): boolean {
+  if (t.kind !== 'rollup') return false;
+  if (!agg.keys.every((d) => t.dims.has(d))) return false;
+  const ipTerms = agg.filters.filter((f) => f.key === 'ip');
+  // The host rollup holds every flow once per address: only "this one address, either side" is exact.
+  if (t.eitherHost && !(ipTerms.length === 1 && singleAddress(ipTerms[0]!))) return false;
+  const seen = agg.filters.every((f) => (t.eitherHost && f.key === 'ip') || filterColumns(f.key).every((d) => t.dims.has(d)));
+  if (!seen) return false;
+  if (agg.interval === null) return true;
+  return agg.interval.kind === 'month' ? 86400 % t.grainSeconds === 0 : agg.interval.seconds % t.grainSeconds === 0;
+}
+
+function singleAddress(t: FilterTerm): boolean {
+  return t.values.length === 1 && t.values[0]!.kind === 'ip' && !t.values[0]!.net.text.includes('/');
+}
+
+/**
+ * The cheapest way to cover [startMs, endMs): the cheapest fitting rollup
+ * (costOrder) for the whole grains inside the range, and its edges covered
+ * the same way by the finer fitting rollups, down to the raw table for what
+ * no grain covers. Each piece is [table, fromMs, toMs), in time order.
+ */
+export function choosePieces(tables: ChTable[], agg: Pick<Aggregate, 'startMs' | 'endMs' | 'keys' | 'filters' | 'interval'>): Piece[] {
+  const raw = tables.find((t) => t.kind === 'raw');
+  if (!raw) throw new Error('no raw flows table');
+  const cover = (cands: ChTable[], from: number, to: number): Piece[] => {
+    if (to <= from) return [];
+    for (const t of cands) {
+      const grain = t.grainSeconds * 1000;
+      const a = Math.ceil(from / grain) * grain, b = Math.floor(to / grain) * grain;
+      if (b <= a) continue;
+      const finer = cands.filter((f) => f.grainSeconds < t.grainSeconds && t.grainSeconds % f.grainSeconds === 0);
+      return [...cover(finer, from, a), { table: t, fromMs: a, toMs: b }, ...cover(finer, b, to)];
+    }
+    return [{ table: raw, fromMs: from, toMs: to }];
+  };
+  return cover(costOrder(tables.filter((t) => fits(t, agg))), agg.startMs, agg.endMs);
 }
 
 /**
@@ -56,7 +86,7 @@ export function neededDimensions(agg: Aggregate): Dimension[] {
  * grouped by k0..kn [and bucket], ranked when `top` is set. IP keys come back
  * as 32 hex digits (hex of FixedString(16)), buckets as epoch seconds.
  */
-export function clickhouseAggregate(agg: Aggregate, pieces: { table: ChTable; fromMs: number; toMs: number }[]): string {
+export function clickhouseAggregate(agg: Aggregate, pieces: Piece[]): string {
   const inner = pieces.map((p) => pieceSql(agg, p.table, p.fromMs, p.toMs));
   const keys = agg.keys.map((_, i) => `k${i}`);
   const group = [...keys, ...(agg.interval ? ['bucket'] : [])];
@@ -77,7 +107,7 @@ function pieceSql(agg: Aggregate, t: ChTable, fromMs: number, toMs: number): str
   if (agg.interval) { select.push(`${bucketSql(agg.interval)} AS bucket`); group.push('bucket'); }
   select.push(`${t.metrics.bytes} AS b`, `${t.metrics.packets} AS p`, `${t.metrics.flows} AS f`);
   // The writer's exactly-once marker rows are not flows.
-  const where = [DATA_ONLY, `timestamp >= ${timeLiteral(fromMs)}`, `timestamp < ${timeLiteral(toMs)}`, ...agg.filters.map(termSql)];
+  const where = [DATA_ONLY, `timestamp >= ${timeLiteral(fromMs)}`, `timestamp < ${timeLiteral(toMs)}`, ...agg.filters.map((f) => termSql(f, t))];
   if (agg.only) where.push(onlySql(agg.keys, agg.only));
   let sql = `SELECT ${select.join(', ')} FROM ${t.name} WHERE ${where.join(' AND ')}`;
   if (group.length) sql += ` GROUP BY ${group.join(', ')}`;
@@ -90,8 +120,10 @@ function bucketSql(interval: NonNullable<Aggregate['interval']>): string {
   return `toUInt32(${timeBucket('timestamp', interval.seconds)})`;
 }
 
-function termSql(t: FilterTerm): string {
-  return `(${filterColumns(t.key).flatMap((d) => valuesSql(d, t.values)).join(' OR ')})`;
+function termSql(term: FilterTerm, t: ChTable): string {
+  // On the host rollup, the one address asked on either side is its host (see fits).
+  if (t.eitherHost && term.key === 'ip') return `${HOST_COLUMN} = ${ipLiteral((term.values[0] as { kind: 'ip'; net: { lo: Uint8Array } }).net.lo)}`;
+  return `(${filterColumns(term.key).flatMap((d) => valuesSql(d, term.values)).join(' OR ')})`;
 }
 
 function valuesSql(d: Dimension, values: FilterValue[]): string[] {

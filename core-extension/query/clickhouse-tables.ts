@@ -10,6 +10,7 @@ export function hotTables(database: string): ChTable[] {
     kind: t.kind,
     grainSeconds: t.grainSeconds,
     dims: new Set(t.dimensions),
+    ...(t.eitherHost ? { eitherHost: true } : {}),
     metrics: t.metrics,
   }));
 }

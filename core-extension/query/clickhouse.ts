@@ -7,7 +7,7 @@ import type { ClickHouseEngine } from '../../consumers/clickhouse/engine.js';
 import { assertIdentifier } from '../../consumers/clickhouse/schema.js';
 import { ipText } from './ip.js';
 import { IP_DIMENSIONS, type AggResult, type Aggregate, type AggregateEngine } from './model.js';
-import { choosePieces, clickhouseAggregate, neededDimensions, type ChTable } from './clickhouse-sql.js';
+import { choosePieces, clickhouseAggregate, type ChTable } from './clickhouse-sql.js';
 import { hotTables } from './clickhouse-tables.js';
 
 /** UNKNOWN_TABLE (60) and UNKNOWN_DATABASE (81), as every version words them. */
@@ -28,7 +28,7 @@ export class ClickHouseTier implements AggregateEngine {
       const tables = await this.tables(attempt > 0);
       // No flows table yet: the writer has not run, so there are no flows.
       if (!tables.some((t) => t.kind === 'raw')) return { rows: [], rowsRead: 0, tables: [] };
-      const pieces = choosePieces(tables, neededDimensions(agg), agg);
+      const pieces = choosePieces(tables, agg);
       try {
         const res = await this.engine.select<Record<string, string | number>>(clickhouseAggregate(agg, pieces), { signal });
         const rows = res.rows.map((r) => ({

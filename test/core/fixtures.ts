@@ -2,7 +2,7 @@
 // own modules (the Iceberg sink that commits snapshots; the ClickHouse schema
 // migration and insert path), and a running CoreService with a user and a token.
 import { request } from 'node:http';
-import type { FlowRecord } from '../../common/flow.js';
+import { toColumns, type FlowRecord } from '../../common/flow.js';
 import { createLogger } from '../../common/log.js';
 import { createRegistry } from '../../common/metrics.js';
 import { openEngine, type EngineConfig } from '../../consumers/clickhouse/engine.js';
@@ -28,7 +28,7 @@ export async function writeCold(dir: string, records: FlowRecord[], batch = 2000
       // One stream message per 100 records, as checkers batch them.
       const chunk = records.slice(i, i + batch);
       const messages = [];
-      for (let j = 0; j < chunk.length; j += 100) messages.push({ seq: seq++, redelivered: false, records: chunk.slice(j, j + 100) });
+      for (let j = 0; j < chunk.length; j += 100) messages.push({ seq: seq++, redelivered: false, flows: toColumns({ records: chunk.slice(j, j + 100), collector_id: 'test' }) });
       await writer.write(messages);
     }
   } finally {
@@ -49,7 +49,7 @@ export async function writeHot(engineCfg: EngineConfig, records: FlowRecord[]): 
   try {
     await migrate(engine, DATABASE, 30 * 86_400_000, log);
     for (let i = 0; i < records.length; i += 5000) {
-      for (const chunk of encodeMessage(records.slice(i, i + 5000), 'test').chunks) {
+      for (const chunk of encodeMessage(toColumns({ records: records.slice(i, i + 5000), collector_id: 'test' })).chunks) {
         await engine.insert(tableRef(DATABASE, INGEST_TABLE), { format: 'TabSeparated', columns: PAYLOAD_COLUMNS, data: chunk.data });
       }
     }

@@ -27,6 +27,11 @@ export function shapes(records: FlowRecord[], NOW: number, START: number, END: n
     { name: 'top talkers per minute within the minute rollup', params: 'group_by=src_ip,time&interval=1m&limit=3', ref: { groupBy: ['src_ip'], interval: 60, limit: 3 }, start: NOW - 3 * HOUR, end: NOW - 2 * HOUR },
     { name: 'an IPv6 block holding IPv4-mapped space matches IPv4 flows too', params: 'group_by=protocol&filter=src_ip=::/1', ref: { groupBy: ['protocol'], filters: [['src_ip', ['0.0.0.0/0', '::/1']]] } },
     { name: 'many groups (600: the group lists go to the engines in slices)', params: 'group_by=src_ip,dst_ip,src_port&limit=600', ref: { groupBy: ['src_ip', 'dst_ip', 'src_port'], limit: 600 } },
+    { name: "one address's history on either side (flows from it to itself count once)", params: 'group_by=time&interval=30m&filter=ip=10.20.0.5', ref: { groupBy: [], interval: 1800, filters: [['ip', ['10.20.0.5']]] } },
+    { name: 'one IPv6 address on either side by protocol', params: 'group_by=protocol&filter=ip=2001:db8::1', ref: { groupBy: ['protocol'], filters: [['ip', ['2001:db8::1']]] } },
+    { name: 'two addresses on either side (a flow between them counts once)', params: 'group_by=time&interval=1h&filter=ip=10.20.0.5|10.20.1.9', ref: { groupBy: [], interval: 3600, filters: [['ip', ['10.20.0.5', '10.20.1.9']]] } },
+    { name: 'daily traffic by destination port', params: 'group_by=dst_port,time&interval=1d&limit=3', ref: { groupBy: ['dst_port'], interval: 86400, limit: 3 } },
+    { name: 'top destination IPs for one exporter', params: 'group_by=dst_ip&limit=4&filter=exporter=192.0.2.2', ref: { groupBy: ['dst_ip'], limit: 4, filters: [['exporter', ['192.0.2.2']]] } },
     { name: 'many groups over time', params: 'group_by=dst_ip,src_port,time&interval=6h&limit=600&metric=packets', ref: { groupBy: ['dst_ip', 'src_port'], interval: 21600, limit: 600, metric: 'packets' } },
   ];
 

@@ -64,6 +64,19 @@ for (const shape of SHAPES) {
   });
 }
 
+test('the hot tier answers from the coarse rollups where they fit (their answers are checked against the records above)', async () => {
+  const tablesOf = async (params: string, start = START, end = END) => (await get(core, `/api/netflow/realtime?start=${start}&end=${end}&${params}`)).json().meta.tables as string[];
+  assert.ok((await tablesOf('group_by=src_ip&limit=5')).includes('netflow.flows_1h_src_hosts'));
+  assert.ok((await tablesOf('group_by=time&interval=30m&filter=ip=10.20.0.5')).includes('netflow.flows_1m_hosts'));
+  assert.ok((await tablesOf('group_by=time&interval=1h')).includes('netflow.flows_1m_links'));
+  // A whole UTC day inside the range is read from the daily rollup.
+  const day = Math.floor((NOW - 26 * HOUR) / 86_400_000) * 86_400_000;
+  // (The "other" row's total comes from the links rollup.)
+  assert.deepEqual(await tablesOf('group_by=dst_port&limit=3', day, day + 86_400_000), ['netflow.flows_1d_dst_ports', 'netflow.flows_1m_links']);
+  const r = await get(core, `/api/netflow/realtime?start=${day}&end=${day + 86_400_000}&group_by=dst_port&limit=3`);
+  assert.deepEqual(r.json().results, expected(records, { startMs: day, endMs: day + 86_400_000, groupBy: ['dst_port'], limit: 3, filters: [], metric: 'bytes' }));
+});
+
 test('the unified route picks the tier by realtime_threshold', async () => {
   assert.equal((await get(stitched, '/api/netflow?time_range=last_1h')).json().meta.backend, 'clickhouse');
   // PRD 2.1.4: a range as long as the threshold goes to the historical tier (stitched with the newest part).
