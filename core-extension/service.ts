@@ -71,6 +71,7 @@ export class CoreService implements Service {
     if (!this.cfg.users.length && !this.cfg.api_tokens.length) this.log.warn('no users or api_tokens configured: every /api/netflow request will get 401');
     this.http = createHttpServer({
       auth, registry: this.registry, log: this.log, secureCookies: this.cfg.http.secure_cookies, uiDir: this.uiDir(),
+      maxConcurrentQueries: n.max_concurrent_queries, queryWaitMs: n.query_timeout,
       backend: { query: (q) => planner.run(q), status: async () => (await status.get()).message },
     });
     this.httpPort = await listen(this.http, this.cfg.http.listen_addr);

@@ -13,6 +13,7 @@ import { QueryTimeoutError, TierUnavailableError, type QueryAnswer } from '../qu
 import { parseQuery } from './params.js';
 import { Auth, SESSION_COOKIE, readCookie, type Principal } from './auth.js';
 import { openApiDocument } from './openapi.js';
+import { BusyError, QueryGate } from './gate.js';
 
 export interface ApiBackend {
   query(q: ReturnType<typeof parseQuery>): Promise<QueryAnswer>;
@@ -27,10 +28,16 @@ export interface HttpOptions {
   secureCookies: boolean;
   registry: Registry;
   log: Logger;
+  /** Queries run at once (the planner's max_concurrent_queries); four times as many may wait, each up to queryWaitMs. */
+  maxConcurrentQueries?: number;
+  queryWaitMs?: number;
   now?: () => number;
 }
 
 const MAX_BODY = 8 * 1024;
+/** A client gets this long to send its request headers, and this long for the whole request (slow clients are cut off). */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 20_000;
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
@@ -46,6 +53,8 @@ class HttpError extends Error {
 
 export function createHttpServer(opts: HttpOptions): Server {
   const now = opts.now ?? Date.now;
+  const running = opts.maxConcurrentQueries ?? 8;
+  const gate = new QueryGate(running, 4 * running, opts.queryWaitMs ?? 30_000);
   const requests = new Counter({ name: 'netflow_core_http_requests_total', help: 'HTTP requests', labelNames: ['route', 'status'], registers: [opts.registry] });
   const queryTime = new Histogram({
     name: 'netflow_core_query_seconds', help: 'time to answer /api/netflow', labelNames: ['backend'],
@@ -83,8 +92,10 @@ export function createHttpServer(opts: HttpOptions): Server {
       const tier = TIERS[path];
       if (!tier) throw new HttpError(404, 'not found');
       const q = parseQuery(url.searchParams, now(), tier);
+      const release = await gate.enter();
       const started = performance.now();
-      const answer = await opts.backend.query(q);
+      let answer: QueryAnswer;
+      try { answer = await opts.backend.query(q); } finally { release(); }
       const elapsed = performance.now() - started;
       queryTime.observe({ backend: answer.meta.backend }, elapsed / 1000);
       const meta = { ...answer.meta, elapsed_ms: Math.round(elapsed * 10) / 10 };
@@ -141,7 +152,9 @@ export function createHttpServer(opts: HttpOptions): Server {
     throw new HttpError(404, 'not found');
   }
 
-  return createServer((req, res) => {
+  // Slow clients (headers or a body a byte at a time, or nothing at all) are cut off at these
+  // deadlines; Node checks them every connectionsCheckingInterval.
+  const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 }, (req, res) => {
     setCommonHeaders(res);
     handle(req, res).then(
       (route) => requests.inc({ route, status: String(res.statusCode) }),
@@ -149,17 +162,22 @@ export function createHttpServer(opts: HttpOptions): Server {
         const { status, body } = errorResponse(err, opts.log);
         requests.inc({ route: 'error', status: String(status) });
         if (res.headersSent) { res.destroy(); return; }
+        // The rest of a refused body is read and dropped (closing at once would reset the
+        // connection before the client reads the 413), then the connection ends.
+        if (status === 413) res.setHeader('connection', 'close');
+        if (err instanceof BusyError) res.setHeader('retry-after', '1');
         json(res, status, body);
       },
     );
   });
+  return server;
 }
 
 function errorResponse(err: unknown, log: Logger): { status: number; body: Record<string, unknown> } {
   if (err instanceof ParamError) return { status: 400, body: { error: `${err.parameter}: ${err.message}`, parameter: err.parameter } };
   if (err instanceof HttpError) return { status: err.status, body: { error: err.message, ...err.extra } };
   if (err instanceof QueryTimeoutError) return { status: 504, body: { error: err.message } };
-  if (err instanceof TierUnavailableError) return { status: 503, body: { error: err.message } };
+  if (err instanceof TierUnavailableError || err instanceof BusyError) return { status: 503, body: { error: err.message } };
   log.error({ err: (err as Error).message, stack: (err as Error).stack }, 'request failed');
   return { status: 500, body: { error: 'internal error' } };
 }
@@ -204,14 +222,19 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
+  const tooLarge = () => new HttpError(413, `body too large (at most ${MAX_BODY} bytes)`);
+  if (Number(req.headers['content-length']) > MAX_BODY) return Promise.reject(tooLarge());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) { reject(new HttpError(413, 'body too large')); req.destroy(); return; }
-      chunks.push(c);
-    });
+      if (size <= MAX_BODY) { chunks.push(c); return; }
+      req.off('data', onData);
+      chunks.length = 0;
+      reject(tooLarge());
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });

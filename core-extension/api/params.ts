@@ -14,6 +14,7 @@ const MAX_TERMS = 64;
 const MAX_ALTERNATIVES = 1000;
 export const MAX_LIMIT = 10_000;
 export const MAX_BUCKETS = 10_000;
+const MAX_INTERVAL_S = 366 * 86400;
 /** The most rows one answer may have. */
 const MAX_ROWS = 1_000_000;
 /** The longest range a query may cover: ten years. */
@@ -146,6 +147,8 @@ export function parseInterval(text: string | undefined, startMs: number, endMs: 
   if (!m) throw new ParamError('interval', 'must be a duration like 10s, 1m, 5m, 1h, 1d, 1w, or month');
   const seconds = Number(m[1]) * UNIT_S[m[2]!]!;
   if (seconds < 1) throw new ParamError('interval', 'must be at least 1s');
+  // Longer buckets would start decades before the range (and near the engines' integer limits).
+  if (seconds > MAX_INTERVAL_S) throw new ParamError('interval', 'must be at most 366d; use month for longer ranges');
   if (spanS / seconds > MAX_BUCKETS) throw new ParamError('interval', `gives more than ${MAX_BUCKETS} buckets for this range; use a larger one`);
   return { kind: 'fixed', seconds };
 }
