@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import type { FlowRecord } from '../common/flow.js';
+import { toColumns, type FlowRecord } from '../common/flow.js';
 import { createLogger } from '../common/log.js';
 import { createRegistry } from '../common/metrics.js';
 import { openEngine } from '../consumers/clickhouse/engine.js';
@@ -93,7 +93,7 @@ async function buildHot(dir: string, rows: number, endMs: number, say: (s: strin
     await migrate(engine, DATABASE, 3 * DAY, log);
     let n = 0;
     for (const batch of flows(rows, endMs - 2 * DAY, endMs, 1, 250_000)) {
-      for (const chunk of encodeMessage(batch, 'bench').chunks) {
+      for (const chunk of encodeMessage(toColumns({ records: batch, collector_id: 'bench' })).chunks) {
         await engine.insert(tableRef(DATABASE, INGEST_TABLE), { format: 'TabSeparated', columns: PAYLOAD_COLUMNS, data: chunk.data });
       }
       n += batch.length;
@@ -127,7 +127,7 @@ async function buildCold(dir: string, nfDir: string, rows: number, endMs: number
   try {
     for (const batch of flows(rows, fromMs, endMs, 2, 1_000_000)) {
       const messages = [];
-      for (let i = 0; i < batch.length; i += 10_000) messages.push({ seq: seq++, redelivered: false, records: batch.slice(i, i + 10_000) });
+      for (let i = 0; i < batch.length; i += 10_000) messages.push({ seq: seq++, redelivered: false, flows: toColumns({ records: batch.slice(i, i + 10_000), collector_id: 'bench' }) });
       await writer.write(messages);
       await nfcapd.send(batch, exporter);
       n += batch.length;

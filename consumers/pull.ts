@@ -4,7 +4,7 @@
 // writer's `prepare` rejects) go to the dead-letter subject with the reason and
 // are acked, so one bad message never stalls a writer.
 import { headers, type Consumer, type JetStreamClient, type JsMsg } from 'nats';
-import { decodeBatch, type FlowRecord } from '../common/flow.js';
+import { decodeFlowColumns, type FlowColumns } from '../common/flow.js';
 import { DEAD_LETTER_PREFIX, STREAM } from '../common/stream.js';
 import type { Logger } from '../common/log.js';
 import { Counter, type Registry } from '../common/metrics.js';
@@ -14,9 +14,8 @@ export interface StreamMessage<P = undefined> {
   seq: number;
   /** True when JetStream delivered it before (a previous attempt may have stored it). */
   redelivered: boolean;
-  records: FlowRecord[];
-  /** The checker that published the batch. */
-  collector_id?: string;
+  /** The records as columns, and the checker that published them (flows.collector_id). */
+  flows: FlowColumns;
   /** What PullOptions.prepare made of the message (absent without prepare). */
   prepared?: P;
 }
@@ -122,8 +121,9 @@ export class PullLoop<P = undefined> {
           if (!decoded) continue;
           pending.push(m);
           messages.push(decoded);
-          count += decoded.records.length;
-          this.recordsPerMessage = this.recordsPerMessage === undefined ? Math.max(1, decoded.records.length) : Math.max(1, 0.8 * this.recordsPerMessage + 0.2 * decoded.records.length);
+          const rows = decoded.flows.rows;
+          count += rows;
+          this.recordsPerMessage = this.recordsPerMessage === undefined ? Math.max(1, rows) : Math.max(1, 0.8 * this.recordsPerMessage + 0.2 * rows);
         }
       }
       this.fetchBackoff = 500;
@@ -166,8 +166,7 @@ export class PullLoop<P = undefined> {
   private decode(m: JsMsg): StreamMessage<P> | undefined {
     let msg: StreamMessage<P>;
     try {
-      const { records, collector_id } = decodeBatch(m.data);
-      msg = { seq: m.seq, redelivered: m.redelivered, records, collector_id };
+      msg = { seq: m.seq, redelivered: m.redelivered, flows: decodeFlowColumns(m.data) };
     } catch (err) {
       this.deadLetter(m, 'decode', `not a FlowBatch: ${(err as Error).message}`);
       return undefined;

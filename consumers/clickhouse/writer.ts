@@ -51,7 +51,7 @@ export class ClickHouseWriter implements Sink<EncodedMessage> {
   }
 
   /** For PullOptions.prepare: encodes (and so validates) a message once, when it is pulled. */
-  readonly prepare = (msg: StreamMessage): EncodedMessage => encodeMessage(msg.records, msg.collector_id ?? '');
+  readonly prepare = (msg: StreamMessage): EncodedMessage => encodeMessage(msg.flows);
 
   async write(messages: StreamMessage<EncodedMessage>[]): Promise<void> {
     const byDay = new Map<number, { certain: Piece[]; doubtful: Piece[] }>();

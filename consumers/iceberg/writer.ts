@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { StreamMessage, Sink } from '../pull.js';
+import { recordsOf } from '../../common/flow.js';
 import type { Logger } from '../../common/log.js';
 import { Counter, Histogram, type Registry } from '../../common/metrics.js';
 import type { Catalog, LoadedTable } from './catalog.js';
@@ -67,8 +68,8 @@ export class IcebergWriter implements Sink {
     for (let attempt = 1; ; attempt++) {
       const base = await loadOrCreate(this.deps.catalog);
       const committed = seqset.fromSummary(currentSnapshot(base.metadata)?.summary);
-      const todo = messages.filter((m) => m.records.length > 0 && !seqset.has(committed, m.seq));
-      const skipped = messages.filter((m) => m.records.length > 0 && seqset.has(committed, m.seq));
+      const todo = messages.filter((m) => m.flows.rows > 0 && !seqset.has(committed, m.seq));
+      const skipped = messages.filter((m) => m.flows.rows > 0 && seqset.has(committed, m.seq));
       if (!todo.length) {
         this.countSkipped(skipped);
         timer();
@@ -112,7 +113,7 @@ export class IcebergWriter implements Sink {
   }
 
   private countSkipped(skipped: StreamMessage[]): void {
-    const n = skipped.reduce((k, m) => k + m.records.length, 0);
+    const n = skipped.reduce((k, m) => k + m.flows.rows, 0);
     if (n) {
       this.skippedRecords.inc(n);
       this.deps.log.info({ records: n, messages: skipped.length }, 'skipped redelivered messages already committed');
@@ -127,7 +128,7 @@ export class IcebergWriter implements Sink {
     const key = todo.map((m) => m.seq).join(',');
     if (this.prepared?.key === key && (await allExist(this.prepared.files))) return this.prepared;
     const snapshotId = newSnapshotId();
-    const records = todo.flatMap((m) => m.records);
+    const records = todo.flatMap((m) => recordsOf(m.flows));
     const dataDir = childLocation(base.metadata.location, 'data');
     const files = await this.deps.parquet.writeRecords(records, (day) =>
       childLocation(dataDir, `${PARTITION_FIELD_NAME}=${dayText(day)}/${snapshotId}-${randomUUID()}.parquet`));

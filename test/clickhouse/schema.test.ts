@@ -4,6 +4,7 @@
 // than the parser's chunks); and the SQL helpers the query planner uses.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { toColumns } from '../../common/flow.js';
 import { createRegistry } from '../../common/metrics.js';
 import { capabilitiesOf } from '../../consumers/clickhouse/engine.js';
 import { migrate } from '../../consumers/clickhouse/migrate.js';
@@ -73,7 +74,8 @@ for (const kind of ENGINE_KINDS) {
       const messages = [];
       for (let i = 0; i < records.length; i += 500) {
         const slice = records.slice(i, i + 500);
-        messages.push({ seq: 1 + i / 500, redelivered: false, records: slice, prepared: encodeMessage(slice, 'c') });
+        const flows = toColumns({ records: slice, collector_id: 'c' });
+        messages.push({ seq: 1 + i / 500, redelivered: false, flows, prepared: encodeMessage(flows) });
       }
       await new ClickHouseWriter(env.engine, db, log, createRegistry('t')).write(messages);
       assert.equal(await migrate(env.engine, db, 30 * DAY, log), MIGRATIONS.at(-1)!.version);
@@ -100,7 +102,8 @@ for (const kind of ENGINE_KINDS) {
       const messages = [];
       for (let i = 0; i < records.length; i += 1000) {
         const slice = records.slice(i, i + 1000);
-        messages.push({ seq: 1 + i / 1000, redelivered: false, records: slice, prepared: encodeMessage(slice, 'c') });
+        const flows = toColumns({ records: slice, collector_id: 'c' });
+        messages.push({ seq: 1 + i / 1000, redelivered: false, flows, prepared: encodeMessage(flows) });
       }
       const bytes = messages.reduce((n, m) => n + m.prepared.chunks.reduce((k, c) => k + c.data.length, 0), 0);
       assert.ok(bytes > 10 * 1024 * 1024, `payload ${bytes} bytes`);
@@ -121,7 +124,8 @@ for (const kind of ENGINE_KINDS) {
       // Yesterday 10:07:13 UTC, then a minute later each (inside the TTL of modern engines).
       const t0 = Math.floor(Date.now() / DAY) * DAY - DAY + (10 * 3600 + 7 * 60 + 13) * 1000;
       const records = addresses.map((a, i) => ({ ...base, src_ip: a, input_if: i, timestamp: t0 + i * 60_000 }));
-      const messages = [{ seq: 1, redelivered: false, records, prepared: encodeMessage(records, 'c') }];
+      const flows = toColumns({ records, collector_id: 'c' });
+      const messages = [{ seq: 1, redelivered: false, flows, prepared: encodeMessage(flows) }];
       await new ClickHouseWriter(env.engine, db, log, createRegistry('t')).write(messages);
       const select = async (where: string) => (await env.engine.query<{ i: number }>(`SELECT input_if AS i FROM ${db}.flows WHERE ingest_seq = 0 AND ${where} ORDER BY i`)).map((r) => Number(r.i));
 

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AckPolicy, DeliverPolicy } from 'nats';
-import type { FlowRecord } from '../../common/flow.js';
+import { toColumns, type FlowRecord } from '../../common/flow.js';
 import { CONSUMERS, DEAD_LETTER_PREFIX, DEAD_LETTER_STREAM, STREAM, SUBJECT, ensureConsumer, ensureStream } from '../../common/stream.js';
 import { migrate } from '../../consumers/clickhouse/migrate.js';
 import { encodeMessage, markerRow } from '../../consumers/clickhouse/rows.js';
@@ -148,7 +148,7 @@ FROM ${db}.flows WHERE ingest_seq = 0 ORDER BY input_if`);
       // What it got done: `stored` everywhere (through the ingest table), `partial`
       // in the flows table and one rollup only, `lost` nowhere.
       const insertVia = async (table: string, seq: number, records: FlowRecord[]) => {
-        for (const chunk of encodeMessage(records, 'test-checker').chunks) {
+        for (const chunk of encodeMessage(toColumns({ records, collector_id: 'test-checker' })).chunks) {
           await env.engine.insert(`${db}.${table}`, { format: 'TabSeparated', columns: PAYLOAD_COLUMNS, data: Buffer.concat([chunk.data, markerRow(seq, chunk.markerTs)]) });
         }
       };

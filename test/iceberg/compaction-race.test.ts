@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { toColumns } from '../../common/flow.js';
 import { createLogger } from '../../common/log.js';
 import { createRegistry } from '../../common/metrics.js';
 import { FsCatalog } from '../../consumers/iceberg/catalog-fs.js';
@@ -25,7 +26,7 @@ test('concurrent compactions of one day: one wins, nothing lost or doubled', asy
     const day = Math.floor(Date.now() / 86_400_000) - 3;
     const records = makeFlows(9000, { seed: 3, startMs: day * 86_400_000 + 3_600_000, ratePerSecond: 10 });
     const writer = new IcebergWriter({ catalog: new FsCatalog(root), parquet: parquets[0]!, log, registry: createRegistry('w'), source: 'test' });
-    for (let i = 0; i < 3; i++) await writer.write([{ seq: i + 1, redelivered: false, records: records.slice(i * 3000, (i + 1) * 3000) }]);
+    for (let i = 0; i < 3; i++) await writer.write([{ seq: i + 1, redelivered: false, flows: toColumns({ records: records.slice(i * 3000, (i + 1) * 3000), collector_id: 'test' }) }]);
     const opts = { minFiles: 2, targetFileBytes: 1 << 30, settleMs: 0 };
     const results = await Promise.all(parquets.map((p) => compact(new FsCatalog(root), p, opts, log)));
     assert.equal(results.flat().length, 1, 'exactly one compaction committed');
