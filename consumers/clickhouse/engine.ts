@@ -28,6 +28,8 @@ export interface Capabilities {
   toStartOfInterval: boolean;
   /** Server-side query parameters {name:Type}. Not needed by our SQL (literals are rendered safely), reported for completeness. */
   queryParameters: boolean;
+  /** The optimize_on_insert setting (20.12): off, a SummingMergeTree insert skips merging a block its view already grouped. */
+  optimizeOnInsert: boolean;
 }
 
 /**
@@ -103,6 +105,7 @@ export function capabilitiesOf(version: string): Capabilities {
     codecs: atLeast(19, 3),
     toStartOfInterval: atLeast(19, 3),
     queryParameters: atLeast(19, 11),
+    optimizeOnInsert: atLeast(20, 12),
   };
 }
 

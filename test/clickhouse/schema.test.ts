@@ -16,8 +16,8 @@ import { DATA_TABLE_NAMES, ENGINE_KINDS, ENGINE_NAMES, freshDatabase, log, makeF
 const DAY = 86_400_000;
 
 test('capabilities follow the version', () => {
-  assert.deepEqual(capabilitiesOf('18.16.1'), { ttl: false, ipv6Type: false, lowCardinality: false, codecs: false, toStartOfInterval: false, queryParameters: false });
-  assert.deepEqual(capabilitiesOf('26.7.2.1'), { ttl: true, ipv6Type: true, lowCardinality: true, codecs: true, toStartOfInterval: true, queryParameters: true });
+  assert.deepEqual(capabilitiesOf('18.16.1'), { ttl: false, ipv6Type: false, lowCardinality: false, codecs: false, toStartOfInterval: false, queryParameters: false, optimizeOnInsert: false });
+  assert.deepEqual(capabilitiesOf('26.7.2.1'), { ttl: true, ipv6Type: true, lowCardinality: true, codecs: true, toStartOfInterval: true, queryParameters: true, optimizeOnInsert: true });
   assert.equal(capabilitiesOf('19.16.3').ttl, false);
   assert.equal(capabilitiesOf('20.3.1').ttl, true);
 });
