@@ -12,8 +12,9 @@
 //
 //   npm run build && node dist/bench/clickhouse.js [--rows N] [--span 1h] [--batches 10000,50000,100000] [--engines chdb,server]
 //
-// Flows come from bench/dataset.ts (the demo's traffic model: Zipf hosts, an
-// enterprise port mix, Pareto sizes), spread over --span ending now. The
+// Flows come from the demo's traffic model (demo/traffic.ts: 5,000 internal
+// hosts with Zipf activity, 60,000 outside servers, an enterprise port mix,
+// Pareto sizes), spread evenly over --span ending now. The
 // machine is small and shared (2 cores): the figures are indicative.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -30,7 +31,7 @@ import { ClickHouseWriterService } from '../consumers/clickhouse/service.js';
 import { startClickHouseServer, type ClickHouseServer } from '../test/helpers/clickhouse-server.js';
 import { startNatsServer } from '../test/helpers/nats-server.js';
 import { tempDir, waitFor } from '../test/helpers/process.js';
-import { flows } from './dataset.js';
+import { rng, trafficModel } from '../demo/traffic.js';
 
 const { values } = parseArgs({
   options: {
@@ -64,12 +65,13 @@ async function main(): Promise<void> {
     published += records.length;
     records = [];
   };
-  for (const batch of flows(ROWS, now - SPAN_MS, now, 17)) {
-    for (const r of batch) {
-      r.time_received = r.timestamp + Math.floor(Math.random() * 1500);
-      records.push(r);
-      if (records.length === MESSAGE) await flush();
-    }
+  const model = trafficModel({ seed: 17, internalHosts: 5000, externalHosts: 60_000 });
+  const rand = rng(17);
+  for (let i = 0; i < ROWS; i++) {
+    const r = model.flow(now - SPAN_MS + Math.floor(((i + 0.5) * SPAN_MS) / ROWS));
+    r.time_received = r.timestamp + Math.floor(rand() * 1500);
+    records.push(r);
+    if (records.length === MESSAGE) await flush();
   }
   if (records.length) await flush();
   console.log(`stream: ${published} flows in ${Math.ceil(published / MESSAGE)} messages over ${values.span}`);
