@@ -1,5 +1,5 @@
 'use client';
-// Sign-in with the core-extension's credentials (core.json); back to where the
+// Sign-in with the core-extension's credentials (its config file); back to where the
 // user was going afterwards.
 import { useEffect, useState, type FormEvent } from 'react';
 import { safeReturnPath } from '../lib/url-state.js';
@@ -46,7 +46,7 @@ export function LoginForm() {
         </label>
         {error && <p className="form-error" role="alert">{error}</p>}
         <button type="submit" className="btn btn-primary btn-block" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
-        <p className="muted small">Accounts are configured in /etc/serviceradar/core.json.</p>
+        <p className="muted small">Accounts are configured in the core's config file (/etc/serviceradar/netflow-core.json when installed from the package); the demo writes its login to demo-login.json in its data folder.</p>
       </form>
     </main>
   );
