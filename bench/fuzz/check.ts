@@ -4,6 +4,7 @@
 // caps. Throws an Error naming the broken invariant. (Hangs and memory growth
 // are watched by run.ts.)
 import { RECORD_FIELDS, type FlowRecord } from '../../common/flow.js';
+import { MAX_TEMPLATE_FIELDS } from '../../checker/decoder/templates.js';
 import { FUZZ_LIMITS, replay } from './frames.js';
 
 function check(cond: boolean, what: string): void {
@@ -30,6 +31,8 @@ export function checkInput(data: Uint8Array): ReturnType<typeof replay> {
   check(Object.keys(s.templates).length <= FUZZ_LIMITS.maxExporters!, 'exporter cap');
   for (const n of Object.values(s.templates)) check(n <= FUZZ_LIMITS.maxTemplatesPerExporter!, 'template cap');
   check(s.pending <= FUZZ_LIMITS.maxExporters! * FUZZ_LIMITS.pendingPerExporter!, 'pending cap');
+  // The exporter being heard may go past the budget alone (the others give way first).
+  check(s.template_fields >= 0 && s.template_fields <= FUZZ_LIMITS.maxTemplateFields! + FUZZ_LIMITS.maxTemplatesPerExporter! * MAX_TEMPLATE_FIELDS, `template fields ${s.template_fields} within cap`);
   check(s.pending_bytes >= 0 && s.pending_bytes <= FUZZ_LIMITS.maxPendingBytes!, `pending bytes ${s.pending_bytes} within cap`);
   for (const r of records) checkRecord(r);
   return { decoder, frames, records };

@@ -11,7 +11,7 @@ export interface Frame { exporter: string; datagram: Uint8Array }
 /** Small caps, so a short input can reach every eviction and drop path. */
 export const FUZZ_LIMITS: DecoderOptions = {
   maxExporters: 4, maxTemplatesPerExporter: 8, maxSourcesPerExporter: 4,
-  pendingPerExporter: 4, maxPendingBytes: 8192, pendingTtlMs: 5_000,
+  pendingPerExporter: 4, maxPendingBytes: 8192, pendingTtlMs: 5_000, maxTemplateFields: 64,
 };
 /** Receive clock of the first frame; each next frame is 1 s later (so held data also expires). */
 export const FUZZ_T0 = 1_700_000_000_000;

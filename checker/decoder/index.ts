@@ -23,6 +23,9 @@ export interface DecoderOptions {
   maxSourcesPerExporter?: number;
   /** Bytes held in data sets waiting for templates, all exporters together. Default 16 MiB. */
   maxPendingBytes?: number;
+  /** Template fields held, all exporters together (what bounds template memory, ~100 bytes a field);
+   *  past it the least recently heard exporters give way. Default 1,000,000. */
+  maxTemplateFields?: number;
 }
 
 /** What can be wrong with a datagram. Each is counted once per occurrence. */
@@ -54,6 +57,8 @@ export interface DecoderStats {
   templates_learned: number;
   /** Templates forgotten to stay within maxTemplatesPerExporter. */
   templates_evicted: number;
+  /** Fields of all templates held (bounded by maxTemplateFields). */
+  template_fields: number;
   /** Per (exporter, source id): gaps, estimated loss, reordering, restarts. */
   sequenceGaps: SequenceGap[];
   /** Data sets waiting for their template now, and the bytes they hold. */
@@ -81,6 +86,7 @@ export class NetFlowDecoder {
   private readonly maxExporters: number;
   private readonly maxSources: number;
   private readonly maxPendingBytes: number;
+  private readonly maxTemplateFields: number;
   private readonly defaultRate: (exporter: string) => number | undefined;
 
   private readonly exporters = new Map<string, ExporterState>();
@@ -101,6 +107,7 @@ export class NetFlowDecoder {
   private evictedWithExporters = 0;
   private readonly pendingCounts = { decoded: 0, expired: 0, dropped: 0 };
   private pendingBytes = 0;
+  private templateFields = 0;
   private readonly withPending = new Set<ExporterState>();
   private nextSweepMs = 0;
 
@@ -111,6 +118,7 @@ export class NetFlowDecoder {
     this.maxExporters = opts.maxExporters ?? 4096;
     this.maxSources = opts.maxSourcesPerExporter ?? 256;
     this.maxPendingBytes = opts.maxPendingBytes ?? 16 * 1024 * 1024;
+    this.maxTemplateFields = opts.maxTemplateFields ?? 1_000_000;
     this.defaultRate = opts.defaultSamplingRate ?? (() => undefined);
   }
 
@@ -154,6 +162,7 @@ export class NetFlowDecoder {
       templates,
       templates_learned: this.templatesLearned,
       templates_evicted: evicted + this.evictedWithExporters,
+      template_fields: this.templateFields,
       sequenceGaps,
       pending,
       pending_bytes: this.pendingBytes,
@@ -173,20 +182,33 @@ export class NetFlowDecoder {
     let e = this.exporters.get(address);
     if (e !== undefined) {
       // Keep the map in least-recently-heard order once eviction is near.
-      if (this.exporters.size > this.maxExporters / 2) { this.exporters.delete(address); this.exporters.set(address, e); }
+      if (this.exporters.size > this.maxExporters / 2 || this.templateFields > this.maxTemplateFields / 2) { this.exporters.delete(address); this.exporters.set(address, e); }
       return e;
     }
-    if (this.exporters.size >= this.maxExporters) {
-      const [oldAddr, old] = this.exporters.entries().next().value!;
-      this.dropPending(old, () => true, 'dropped');
-      this.exporters.delete(oldAddr);
-      this.exportersEvicted++;
-      this.evictedWithExporters += old.templatesEvicted;
-    }
+    if (this.exporters.size >= this.maxExporters) this.evictOldest();
+
     const rate = this.defaultRate(address);
     e = new ExporterState(rate !== undefined && rate >= 1 ? Math.floor(rate) : 1, { maxTemplates: this.maxTemplates, maxSources: this.maxSources });
     this.exporters.set(address, e);
     return e;
+  }
+
+  /** Forgets the least recently heard exporter. */
+  private evictOldest(): void {
+    const [oldAddr, old] = this.exporters.entries().next().value!;
+    this.dropPending(old, () => true, 'dropped');
+    this.exporters.delete(oldAddr);
+    this.exportersEvicted++;
+    this.evictedWithExporters += old.templatesEvicted;
+    this.templateFields -= old.fieldCount;
+  }
+
+  /** Stores a template within the memory bound: other exporters give way, least recently heard first. */
+  private setTemplate(e: ExporterState, sourceId: number, id: number, t: Template): void {
+    const before = e.fieldCount;
+    e.setTemplate(sourceId, id, t);
+    this.templateFields += e.fieldCount - before;
+    while (this.templateFields > this.maxTemplateFields && this.exporters.size > 1 && this.exporters.values().next().value !== e) this.evictOldest();
   }
 
   private v5(b: Uint8Array, exporter: string, receivedMs: number, out: FlowRecord[]): void {
@@ -223,7 +245,9 @@ export class NetFlowDecoder {
     const clock = src.clock(headerMs, uptime);
     if (clock === Clock.Stale) return this.fail('stale_packet');
     if (clock === Clock.Restarted) {
+      const before = e.fieldCount;
       e.forgetSource(sourceId);
+      this.templateFields += e.fieldCount - before;
       this.dropPending(e, (p) => p.sourceId === sourceId, 'dropped');
       src.seq.reset();
     }
@@ -319,7 +343,7 @@ export class NetFlowDecoder {
       if (old !== undefined && old.kind === 'data' && sameFields(old.fields, d.fields)) continue;
       const reader = this.reader(d.fields);
       if (reader === null) { this.fail('bad_template'); continue; }
-      e.setTemplate(sourceId, d.id, { kind: 'data', fields: d.fields, reader });
+      this.setTemplate(e, sourceId, d.id, { kind: 'data', fields: d.fields, reader });
       this.templatesLearned++;
     }
     return defs.length > 0;
@@ -334,7 +358,7 @@ export class NetFlowDecoder {
       if (old !== undefined && old.kind === 'options' && sameFields(old.fields, fields) && old.def.scope.length === d.scope.length) continue;
       const minLength = minRecordLength(fields);
       if (minLength === 0) { this.fail('bad_template'); continue; }
-      e.setTemplate(sourceId, d.id, { kind: 'options', fields, def: d, minLength });
+      this.setTemplate(e, sourceId, d.id, { kind: 'options', fields, def: d, minLength });
       this.templatesLearned++;
     }
     return defs.length > 0;

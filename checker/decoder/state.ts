@@ -80,6 +80,8 @@ export class ExporterState {
   readonly sources = new Map<number, SourceState>();
   readonly pending: PendingSet[] = [];
   templatesEvicted = 0;
+  /** Fields of all templates held: what the templates cost in memory. */
+  fieldCount = 0;
 
   constructor(readonly defaultRate: number, private readonly limits: Limits) {}
 
@@ -105,15 +107,24 @@ export class ExporterState {
   /** Stores a definition; the newest one for (source id, template id) wins. */
   setTemplate(sourceId: number, id: number, t: Template): void {
     const key = sourceId * 65536 + id;
-    if (!this.templates.delete(key) && this.templates.size >= this.limits.maxTemplates) {
-      this.templates.delete(this.templates.keys().next().value!);
+    const old = this.templates.get(key);
+    if (old !== undefined) this.drop(key, old);
+    else if (this.templates.size >= this.limits.maxTemplates) {
+      const [oldest, t0] = this.templates.entries().next().value!;
+      this.drop(oldest, t0);
       this.templatesEvicted++;
     }
     this.templates.set(key, t);
+    this.fieldCount += t.fields.length;
   }
 
   /** Forgets the templates of a source id that restarted. */
   forgetSource(sourceId: number): void {
-    for (const key of this.templates.keys()) if (Math.floor(key / 65536) === sourceId) this.templates.delete(key);
+    for (const [key, t] of this.templates) if (Math.floor(key / 65536) === sourceId) this.drop(key, t);
+  }
+
+  private drop(key: number, t: Template): void {
+    this.templates.delete(key);
+    this.fieldCount -= t.fields.length;
   }
 }
