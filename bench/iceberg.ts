@@ -3,12 +3,12 @@
 //     (1000-record FlowBatch messages, as the checker sends), drained by the
 //     parquet-writer service into an Iceberg table; rows/s until the last
 //     snapshot is committed (decode, Parquet, manifests, commit, ack);
-//  2. Parquet alone: rows/s of the writer's DuckDB stage + COPY, and bytes per
+//  2. the stages alone (decode, prepare, Parquet), and bytes per
 //     row by column for realistic flows (test/helpers/iceberg-flows.ts), for
 //     the batch files and after compaction;
 //  3. what a day costs on disk at 1,000 and 100,000 flows/s.
 //
-//   npm run build && node dist/bench/iceberg.js [--rows N] [--batch N]
+//   npm run build && node dist/bench/iceberg.js [--rows N] [--batch N] [--only parquet|stream]
 //
 // The machine is small and shared (2 cores): the figures are indicative.
 import { cpus, loadavg } from 'node:os';
@@ -16,9 +16,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { connect } from 'nats';
-import type { FlowRecord } from '../common/flow.js';
+import { decodeFlowColumns, encodeBatch, type FlowColumns, type FlowRecord } from '../common/flow.js';
 import { createLogger } from '../common/log.js';
 import { FsCatalog } from '../consumers/iceberg/catalog-fs.js';
+import { Interner, prepareFlows, type PreparedFlows } from '../consumers/iceberg/columns.js';
 import { loadParquetWriterConfig } from '../consumers/iceberg/config.js';
 import type { DataFile } from '../consumers/iceberg/manifest.js';
 import { ParquetWriter } from '../consumers/iceberg/parquet.js';
@@ -30,7 +31,7 @@ import { publishFlows, writeConfig } from '../test/helpers/iceberg-writer.js';
 import { startNatsServer } from '../test/helpers/nats-server.js';
 import { tempDir, waitFor } from '../test/helpers/process.js';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '2000000' }, batch: { type: 'string', default: '200000' } } });
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '2000000' }, batch: { type: 'string', default: '200000' }, only: { type: 'string' } } });
 const ROWS = Number(values.rows);
 const BATCH = Number(values.batch);
 const log = createLogger('bench', 'warn');
@@ -100,18 +101,33 @@ async function parquetAlone(records: FlowRecord[]): Promise<void> {
   const dir = tempDir('bench-parquet');
   const parquet = await ParquetWriter.open();
   try {
-    // Batch files as the writer makes them, then one compacted file per day.
-    let t = 0;
-    const files: DataFile[] = [];
-    const cpu0 = process.cpuUsage();
-    for (let i = 0; i < records.length; i += BATCH) {
+    // The writer's stages one by one, on 1000-record messages as the checker
+    // publishes them: decode (the pull loop), prepare (checks, strings
+    // interned), then per batch the Parquet files (stage, COPY, statistics).
+    const payloads: Uint8Array[] = [];
+    for (let i = 0; i < records.length; i += 1000) payloads.push(encodeBatch({ records: records.slice(i, i + 1000), collector_id: 'bench' }));
+    const stage = (name: string, run: () => Promise<void> | void) => async () => {
       const t0 = performance.now();
-      files.push(...await parquet.writeRecords(records.slice(i, i + BATCH), (day) => join(dir.path, 'netflow', 'data', `d=${day}`, `${i}.parquet`)));
-      t += performance.now() - t0;
-    }
-    const cpu = cpuSeconds(cpu0);
+      const cpu0 = process.cpuUsage();
+      await run();
+      const cpu = cpuSeconds(cpu0);
+      const wall = (performance.now() - t0) / 1000;
+      console.log(`  ${name}: ${fmt(records.length / wall)} rows/s wall, ${fmt(records.length / cpu)} rows per CPU second (${fmt((1e6 * cpu) / records.length, 2)} µs CPU/row)`);
+    };
+    let decoded: FlowColumns[] = [];
+    let prepared: PreparedFlows[] = [];
+    const interner = new Interner();
+    const files: DataFile[] = [];
+    await stage('decode FlowBatch to columns', () => { decoded = payloads.map((p) => decodeFlowColumns(p)); })();
+    await stage('prepare (check values, intern strings)', () => { prepared = decoded.map((f) => prepareFlows(f, interner)); })();
+    const perBatch = Math.max(1, Math.round(BATCH / 1000));
+    await stage('Parquet (stage in time order, COPY with zstd, statistics)', async () => {
+      for (let i = 0; i < prepared.length; i += perBatch) {
+        files.push(...await parquet.writeBatch(prepared.slice(i, i + perBatch), (day) => join(dir.path, 'netflow', 'data', `d=${day}`, `${i}.parquet`)));
+      }
+    })();
     const bytes = files.reduce((n, f) => n + f.fileSizeBytes, 0);
-    console.log(`parquet: ${fmt(records.length)} rows in ${files.length} batch files, ${fmt(records.length / (t / 1000))} rows/s wall, ${fmt(records.length / cpu)} rows per CPU second (stage + sort + zstd + stats), ${fmt(bytes / records.length, 2)} bytes/row`);
+    console.log(`parquet: ${fmt(records.length)} rows in ${files.length} batch files, ${fmt(bytes / records.length, 2)} bytes/row`);
     const perColumn = COLUMNS.map((c) => [c.name, files.reduce((n, f) => n + (f.columnSizes.get(c.id) ?? 0), 0) / records.length] as const).sort((a, b) => b[1] - a[1]);
     console.log(`  bytes/row by column: ${perColumn.map(([n, b]) => `${n} ${fmt(b, 2)}`).join(', ')}`);
     const t0 = performance.now();
@@ -141,6 +157,8 @@ function flows(n: number, offset = 0): FlowRecord[] {
 }
 
 console.log(`${fmt(ROWS)} realistic flows, batches of ${fmt(BATCH)} records`);
-await parquetAlone(flows(ROWS));
-const e2e = await streamToSnapshot(ROWS);
-console.log(`stream -> committed snapshot: ${fmt(e2e.rowsPerSecond)} rows/s wall, ${fmt(e2e.rowsPerCpuSecond)} rows per CPU second of the writer (${fmt(ROWS)} rows in ${fmt(e2e.seconds, 1)} s, ${e2e.snapshots} snapshots, ${fmt(e2e.bytes / ROWS, 2)} bytes/row in batch files; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)`);
+if (values.only !== 'stream') await parquetAlone(flows(ROWS));
+if (values.only !== 'parquet') {
+  const e2e = await streamToSnapshot(ROWS);
+  console.log(`stream -> committed snapshot: ${fmt(e2e.rowsPerSecond)} rows/s wall, ${fmt(e2e.rowsPerCpuSecond)} rows per CPU second of the writer (${fmt(ROWS)} rows in ${fmt(e2e.seconds, 1)} s, ${e2e.snapshots} snapshots, ${fmt(e2e.bytes / ROWS, 2)} bytes/row in batch files; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)`);
+}

@@ -1,20 +1,24 @@
-// Parquet data files through embedded DuckDB: records are staged into a DuckDB
-// table, then `COPY ... TO` writes one zstd file per day partition, sorted by
-// time, with the Iceberg field ids in the Parquet schema, and the per-column
-// counts and bounds the manifest needs are computed from the same rows.
+// Parquet data files through embedded DuckDB: a batch of prepared messages
+// (columns.ts) is staged into a DuckDB table already in the table's types and
+// in time order, then `COPY ... TO` writes one zstd file per day partition
+// with the Iceberg field ids in the Parquet schema. The per-column counts and
+// bounds the manifest needs are worked out while staging.
 //
-// Staging is the hot path (hundreds of thousands of records a second), so it
-// avoids per-value calls into DuckDB: numbers are transposed in one pass into
-// typed arrays copied into DuckDB vectors whole, and strings (addresses, which
-// repeat a lot within a batch) go through a per-batch dictionary so only each
-// distinct string crosses into DuckDB once.
+// Staging is the hot path (hundreds of thousands of records a second), so
+// DuckDB is given as little to do as possible:
+// - the sort is a sort of one packed number per row here (time, then arrival),
+//   and rows are staged in that order, so the COPY only encodes;
+// - 64-bit values are written straight into BIGINT/TIMESTAMPTZ vectors;
+// - each string column is an ENUM of the batch's distinct values, so rows
+//   carry small ids and DuckDB writes the ENUM's dictionary as the column's
+//   Parquet dictionary (a plain UTF-8 string column to every reader) without
+//   hashing a string per row.
 import { mkdir, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { endianness, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DuckDBDataChunk, DuckDBInstance, DOUBLE, UINTEGER, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
+import { DuckDBDataChunk, DuckDBInstance, UINTEGER, VARCHAR, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
-import type { FlowRecord } from '../../common/flow.js';
-import { RECORD_FIELDS } from '../../common/flow.js';
+import { STRING_COLUMNS, type PreparedFlows } from './columns.js';
 import { localPath } from './io.js';
 import type { DataFile } from './manifest.js';
 import { COLUMNS, decodeBound, encodeLong, MS_PER_DAY, SORT_ORDER_ID, type Column } from './schema.js';
@@ -42,40 +46,30 @@ export const DEFAULT_PARQUET: ParquetOptions = { compressionLevel: 3, rowGroupRo
 export type FileStats = Pick<DataFile, 'recordCount' | 'partitionDay' | 'valueCounts' | 'nullValueCounts' | 'lowerBounds' | 'upperBounds'>;
 
 const VECTOR = 2048;
-const PROTO_TYPE = new Map<string, string>(RECORD_FIELDS.map((f) => [f.name, f.type]));
-/** How each column is staged: strings as dictionary ids, 64-bit values as doubles (exact below 2^53). */
-const STAGE_KIND = new Map(COLUMNS.map((c) => [c.name, c.type === 'string' ? 'dict' : PROTO_TYPE.get(c.name) === 'uint32' ? 'u32' : 'f64'] as const));
-
-const STRING_COLUMNS = COLUMNS.filter((c) => c.type === 'string');
-const NUMBER_COLUMNS = COLUMNS.filter((c) => c.type !== 'string');
-const DAY = `CAST(floor("timestamp" / ${MS_PER_DAY}) AS INTEGER)`;
+const TWO_32 = 2 ** 32;
+// 64-bit values are staged as two 32-bit halves, low first.
+if (endianness() !== 'LE') throw new Error('the Parquet stage writes little-endian vectors');
 
 const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
-
-/** Column expression converting a staged column to its Iceberg type. */
-function finalExpr(c: Column): string {
-  const col = `s.${ident(c.name)}`;
-  if (c.type === 'string') return `d_${c.id}.v`;
-  if (c.type === 'timestamptz') return `make_timestamp(CAST(${col} AS BIGINT) * 1000)::TIMESTAMPTZ`;
-  return `CAST(${col} AS BIGINT)`;
-}
-
+const enumType = (c: Column) => `stage_enum_${c.id}`;
+const STAGE_COLUMNS = COLUMNS.map((c) => `${ident(c.name)} ${c.type === 'string' ? enumType(c) : c.duckdb}`).join(', ');
 const FIELD_IDS = `{${COLUMNS.map((c) => `${ident(c.name)}: ${c.id}`).join(', ')}}`;
 
-/**
- * Moves records into column arrays in one pass over the rows (reading every
- * field of a record while it is in cache is several times faster than one pass
- * per column). Generated from the column table so it cannot drift from it.
- */
-type Transposer = (records: FlowRecord[], start: number, n: number, cols: (Float64Array | Uint32Array)[], dict: (s: string) => number) => void;
-const transpose: Transposer = (() => {
-  const lines = COLUMNS.map((c, j) => {
-    if (!/^[a-z_][a-z0-9_]*$/.test(c.name)) throw new Error(`unexpected field name ${c.name}`);
-    return STAGE_KIND.get(c.name) === 'dict' ? `cols[${j}][i] = dict(r.${c.name});` : `cols[${j}][i] = r.${c.name};`;
-  });
-  return new Function('records', 'start', 'n', 'cols', 'dict', `for (let i = 0; i < n; i++) { const r = records[start + i]; ${lines.join(' ')} }`) as Transposer;
-})();
+/** One string column of a batch: each row's id among the batch's distinct values of the column. */
+interface BatchStrings { ids: Uint32Array; values: string[]; keys: Uint8Array[] }
+
+/** A batch end to end, in arrival order, with the time order and its day ranges. */
+interface Batch {
+  /** Every other column: the messages' arrays end to end (times in ms). */
+  numbers: Map<string, Float64Array | Uint32Array>;
+  /** Per STRING_COLUMNS entry. */
+  strings: BatchStrings[];
+  /** Row indexes by time, then arrival. */
+  order: Uint32Array;
+  /** Consecutive ranges of `order` with one partition day each. */
+  days: { day: number; from: number; to: number }[];
+}
 
 export class ParquetWriter {
   /** Calls run one at a time: they share the connection and its staging tables. */
@@ -90,7 +84,8 @@ export class ParquetWriter {
     await con.run(`SET TimeZone='UTC'`);
     // Sorts larger than memory_limit (compacting a busy day) spill here.
     await con.run(`SET temp_directory=${sqlString(join(tmpdir(), `serviceradar-netflow-duckdb-${process.pid}`))}`);
-    await con.run(`SET preserve_insertion_order=false`);
+    // Staged rows are in time order already: the COPY must keep it (DuckDB's default).
+    await con.run(`SET preserve_insertion_order=true`);
     return new ParquetWriter(instance, con, o);
   }
 
@@ -100,12 +95,13 @@ export class ParquetWriter {
   }
 
   /**
-   * Writes `records` as one file per day partition; `locate(day)` names each
-   * file's location (absolute path or file:// URI). Returns the files with
-   * their manifest statistics.
+   * Writes the messages' records as one file per day partition; `locate(day)`
+   * names each file's location (absolute path or file:// URI). Returns the
+   * files with their manifest statistics.
    */
-  writeRecords(records: FlowRecord[], locate: (day: number) => string): Promise<DataFile[]> {
-    return this.serialized(() => this.writeStaged(records, locate));
+  writeBatch(parts: PreparedFlows[], locate: (day: number) => string): Promise<DataFile[]> {
+    if (!parts.some((p) => p.flows.rows > 0)) return Promise.resolve([]);
+    return this.serialized(() => this.writeStaged(assemble(parts), locate));
   }
 
   private serialized<T>(job: () => Promise<T>): Promise<T> {
@@ -114,19 +110,108 @@ export class ParquetWriter {
     return run;
   }
 
-  private async writeStaged(records: FlowRecord[], locate: (day: number) => string): Promise<DataFile[]> {
-    await this.stage(records);
+  private async writeStaged(batch: Batch, locate: (day: number) => string): Promise<DataFile[]> {
+    const files: DataFile[] = [];
     try {
-      const files: DataFile[] = [];
-      for (const stats of await this.stagedStats()) {
-        const joins = STRING_COLUMNS.map((c) => `JOIN dict d_${c.id} ON d_${c.id}.id = s.${ident(c.name)}`).join(' ');
-        const select = `SELECT ${COLUMNS.map((c) => `${finalExpr(c)} AS ${ident(c.name)}`).join(', ')} FROM stage s ${joins} WHERE ${DAY} = ${stats.partitionDay}`;
-        files.push(await this.copy(select, locate(stats.partitionDay), stats));
+      await this.createEnums(batch.strings);
+      for (const range of batch.days) {
+        const stats = await this.stage(batch, range.from, range.to, range.day);
+        files.push(await this.copy('SELECT * FROM stage', locate(range.day), stats));
       }
       return files;
     } finally {
-      await this.con.run('DROP TABLE IF EXISTS stage; DROP TABLE IF EXISTS dict');
+      await this.con.run(`DROP TABLE IF EXISTS stage; DROP TABLE IF EXISTS dict; ${STRING_COLUMNS.map((c) => `DROP TYPE IF EXISTS ${enumType(c)};`).join(' ')}`);
     }
+  }
+
+  /** One ENUM type per string column, its members the column's distinct values in id order. */
+  private async createEnums(strings: BatchStrings[]): Promise<void> {
+    const chunk = DuckDBDataChunk.create([UINTEGER, VARCHAR], VECTOR);
+    for (let k = 0; k < STRING_COLUMNS.length; k++) {
+      const values = strings[k]!.values;
+      await this.con.run('CREATE OR REPLACE TABLE dict (id UINTEGER, v VARCHAR)');
+      const appender = await this.con.createAppender('dict');
+      try {
+        const ids = new Uint32Array(VECTOR);
+        for (let off = 0; off < values.length; off += VECTOR) {
+          const n = Math.min(VECTOR, values.length - off);
+          const strVec = duckdb.data_chunk_get_vector(chunk.chunk, 1);
+          for (let i = 0; i < n; i++) { ids[i] = off + i; duckdb.vector_assign_string_element(strVec, i, values[off + i]!); }
+          duckdb.copy_data_to_vector(duckdb.data_chunk_get_vector(chunk.chunk, 0), 0, ids.buffer, 0, n * 4);
+          duckdb.data_chunk_set_size(chunk.chunk, n);
+          duckdb.append_data_chunk(raw(appender), chunk.chunk);
+        }
+      } finally {
+        appender.closeSync();
+      }
+      await this.con.run(`CREATE TYPE ${enumType(STRING_COLUMNS[k]!)} AS ENUM (SELECT v FROM dict ORDER BY id)`);
+    }
+  }
+
+  /**
+   * Stages rows order[from..to) (one day) into table `stage`, whole vectors
+   * at a time, and returns their counts and bounds.
+   */
+  private async stage(batch: Batch, from: number, to: number, day: number): Promise<FileStats> {
+    await this.con.run(`CREATE OR REPLACE TABLE stage (${STAGE_COLUMNS})`);
+    const appender = await this.con.createAppender('stage');
+    const bounds = new Float64Array(2 * COLUMNS.length);
+    const seen = batch.strings.map((s) => new Uint8Array(s.values.length));
+    try {
+      const types = COLUMNS.map((_, j) => duckdb.appender_column_type(raw(appender), j));
+      const chunk = duckdb.create_data_chunk(types);
+      // An ENUM's ids are 1, 2 or 4 bytes wide by its member count.
+      const buffers = COLUMNS.map((c, j) => {
+        if (c.type !== 'string') return new Uint32Array(2 * VECTOR);
+        const t = duckdb.enum_internal_type(types[j]!);
+        return t === duckdb.Type.UTINYINT ? new Uint8Array(VECTOR) : t === duckdb.Type.USMALLINT ? new Uint16Array(VECTOR) : new Uint32Array(VECTOR);
+      });
+      COLUMNS.forEach((_, j) => { bounds[2 * j] = Infinity; bounds[2 * j + 1] = -Infinity; });
+      for (let at = from; at < to; at += VECTOR) {
+        const n = Math.min(VECTOR, to - at);
+        let k = 0;
+        for (let j = 0; j < COLUMNS.length; j++) {
+          const c = COLUMNS[j]!;
+          const out = buffers[j]!;
+          if (c.type === 'string') {
+            gatherIds(batch.strings[k]!.ids, batch.order, at, n, out, seen[k]!);
+            k++;
+          } else {
+            const src = batch.numbers.get(c.name)!;
+            if (src instanceof Float64Array) gatherDoubles(src, batch.order, at, n, c.type === 'timestamptz' ? 1000 : 1, out as Uint32Array, bounds, 2 * j);
+            else gatherUints(src, batch.order, at, n, out as Uint32Array, bounds, 2 * j);
+          }
+          duckdb.copy_data_to_vector(duckdb.data_chunk_get_vector(chunk, j), 0, out.buffer, 0, c.type === 'string' ? n * out.BYTES_PER_ELEMENT : n * 8);
+        }
+        duckdb.data_chunk_set_size(chunk, n);
+        duckdb.append_data_chunk(raw(appender), chunk);
+      }
+    } finally {
+      appender.closeSync();
+    }
+    const recordCount = to - from;
+    const lowerBounds = new Map<number, Buffer>();
+    const upperBounds = new Map<number, Buffer>();
+    let k = 0;
+    COLUMNS.forEach((c, j) => {
+      if (c.type === 'string') {
+        const [lo, hi] = stringBounds(batch.strings[k]!.keys, seen[k++]!);
+        lowerBounds.set(c.id, Buffer.from(lo));
+        upperBounds.set(c.id, Buffer.from(hi));
+      } else {
+        // Times are staged from ms; Iceberg timestamptz bounds are microseconds.
+        const scale = c.type === 'timestamptz' ? 1000n : 1n;
+        lowerBounds.set(c.id, encodeLong(BigInt(bounds[2 * j]!) * scale));
+        upperBounds.set(c.id, encodeLong(BigInt(bounds[2 * j + 1]!) * scale));
+      }
+    });
+    return {
+      recordCount,
+      partitionDay: day,
+      valueCounts: new Map(COLUMNS.map((c) => [c.id, recordCount])),
+      nullValueCounts: new Map(COLUMNS.map((c) => [c.id, 0])),
+      lowerBounds, upperBounds,
+    };
   }
 
   /**
@@ -135,13 +220,13 @@ export class ParquetWriter {
    */
   rewriteFiles(sources: DataFile[], location: string): Promise<DataFile> {
     const list = `[${sources.map((s) => sqlString(localPath(s.path))).join(', ')}]`;
-    return this.serialized(() => this.copy(`SELECT ${COLUMNS.map((c) => ident(c.name)).join(', ')} FROM read_parquet(${list})`, location, mergeStats(sources)));
+    return this.serialized(() => this.copy(`SELECT ${COLUMNS.map((c) => ident(c.name)).join(', ')} FROM read_parquet(${list}) ORDER BY timestamp`, location, mergeStats(sources)));
   }
 
   private async copy(select: string, location: string, stats: FileStats): Promise<DataFile> {
     const path = localPath(location);
     await mkdir(dirname(path), { recursive: true });
-    await this.con.run(`COPY (${select} ORDER BY timestamp) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL ${this.opts.compressionLevel}, ROW_GROUP_SIZE ${this.opts.rowGroupRows}, PARQUET_VERSION ${this.opts.parquetVersion}, FIELD_IDS ${FIELD_IDS})`);
+    await this.con.run(`COPY (${select}) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL ${this.opts.compressionLevel}, ROW_GROUP_SIZE ${this.opts.rowGroupRows}, PARQUET_VERSION ${this.opts.parquetVersion}, FIELD_IDS ${FIELD_IDS})`);
     const size = (await stat(path)).size;
     const meta = await this.con.runAndReadAll(
       `SELECT path_in_schema, sum(total_compressed_size), sum(num_values), min(stats_min_value), max(stats_max_value), bool_and(min_is_exact), bool_and(max_is_exact) FROM parquet_metadata($1) GROUP BY 1`, [path]);
@@ -155,8 +240,9 @@ export class ParquetWriter {
       if (!c) continue;
       columnSizes.set(c.id, Number(bytes));
       rows = Math.max(rows, Number(values));
-      // String bounds come from the file's own statistics (exact ones only;
-      // a missing bound is allowed, a wrong one would make readers skip rows).
+      // Merged files know no string bounds: take the file's own statistics
+      // (exact ones only; a missing bound is allowed, a wrong one would make
+      // readers skip rows).
       if (c.type === 'string' && !stats.lowerBounds.has(c.id)) {
         if (lo !== null && loExact) lowerBounds.set(c.id, Buffer.from(String(lo), 'utf8'));
         if (hi !== null && hiExact) upperBounds.set(c.id, Buffer.from(String(hi), 'utf8'));
@@ -165,79 +251,126 @@ export class ParquetWriter {
     if (rows !== stats.recordCount) throw new Error(`${path}: wrote ${rows} rows, expected ${stats.recordCount}`);
     return { path: location, fileSizeBytes: size, columnSizes, sortOrderId: SORT_ORDER_ID, ...stats, lowerBounds, upperBounds };
   }
+}
 
-  /** Per day of the staged rows: count and bounds of every non-string column. */
-  private async stagedStats(): Promise<FileStats[]> {
-    const agg = NUMBER_COLUMNS.map((c) => `min(${ident(c.name)}), max(${ident(c.name)})`);
-    const rows = (await this.con.runAndReadAll(`SELECT ${DAY} AS day, count(*), ${agg.join(', ')} FROM stage GROUP BY day ORDER BY day`)).getRows();
-    return rows.map((row) => {
-      const recordCount = Number(row[1]);
-      const lowerBounds = new Map<number, Buffer>();
-      const upperBounds = new Map<number, Buffer>();
-      NUMBER_COLUMNS.forEach((c, j) => {
-        // Staged times are ms; Iceberg timestamptz bounds are microseconds.
-        const scale = c.type === 'timestamptz' ? 1000n : 1n;
-        lowerBounds.set(c.id, encodeLong(BigInt(Number(row[2 + 2 * j])) * scale));
-        upperBounds.set(c.id, encodeLong(BigInt(Number(row[3 + 2 * j])) * scale));
-      });
-      return {
-        recordCount,
-        partitionDay: Number(row[0]),
-        valueCounts: new Map(COLUMNS.map((c) => [c.id, recordCount])),
-        nullValueCounts: new Map(COLUMNS.map((c) => [c.id, 0])),
-        lowerBounds, upperBounds,
-      };
-    });
-  }
-
-  private async stage(records: FlowRecord[]): Promise<void> {
-    const stageCols = COLUMNS.map((c) => `${ident(c.name)} ${STAGE_KIND.get(c.name) === 'f64' ? 'DOUBLE' : 'UINTEGER'}`);
-    await this.con.run(`CREATE OR REPLACE TABLE stage (${stageCols.join(', ')}); CREATE OR REPLACE TABLE dict (id UINTEGER, v VARCHAR)`);
-    const types: DuckDBType[] = COLUMNS.map((c) => (STAGE_KIND.get(c.name) === 'f64' ? DOUBLE : UINTEGER));
-    const cols = COLUMNS.map((c) => (STAGE_KIND.get(c.name) === 'f64' ? new Float64Array(VECTOR) : new Uint32Array(VECTOR)));
-    const ids = new Map<string, number>();
-    let fresh: string[] = [];
-    const dict = (s: string) => {
-      let id = ids.get(s);
-      if (id === undefined) { id = ids.size; ids.set(s, id); fresh.push(s); }
-      return id;
-    };
-    const rows = await this.con.createAppender('stage');
-    const strings = await this.con.createAppender('dict');
-    const chunk = DuckDBDataChunk.create(types, VECTOR);
-    const dictChunk = DuckDBDataChunk.create([UINTEGER, VARCHAR], VECTOR);
-    const flushDict = () => {
-      for (let off = 0; off < fresh.length; off += VECTOR) {
-        const part = fresh.slice(off, off + VECTOR);
-        const first = ids.size - fresh.length + off;
-        const idVec = duckdb.data_chunk_get_vector(dictChunk.chunk, 0);
-        const strVec = duckdb.data_chunk_get_vector(dictChunk.chunk, 1);
-        const idArr = new Uint32Array(part.length);
-        for (let i = 0; i < part.length; i++) { idArr[i] = first + i; duckdb.vector_assign_string_element(strVec, i, part[i]!); }
-        duckdb.copy_data_to_vector(idVec, 0, idArr.buffer, 0, idArr.byteLength);
-        duckdb.data_chunk_set_size(dictChunk.chunk, part.length);
-        duckdb.append_data_chunk(raw(strings), dictChunk.chunk);
-      }
-      fresh = [];
-    };
-    try {
-      for (let start = 0; start < records.length; start += VECTOR) {
-        const n = Math.min(VECTOR, records.length - start);
-        transpose(records, start, n, cols, dict);
-        for (let j = 0; j < cols.length; j++) {
-          const vec = duckdb.data_chunk_get_vector(chunk.chunk, j);
-          duckdb.copy_data_to_vector(vec, 0, cols[j]!.buffer, 0, n * cols[j]!.BYTES_PER_ELEMENT);
-        }
-        duckdb.data_chunk_set_size(chunk.chunk, n);
-        duckdb.append_data_chunk(raw(rows), chunk.chunk);
-        if (fresh.length >= VECTOR) flushDict();
-      }
-      flushDict();
-    } finally {
-      rows.closeSync();
-      strings.closeSync();
+/** The messages end to end: numbers concatenated, strings renumbered per column, the time order and its days. */
+function assemble(parts: PreparedFlows[]): Batch {
+  const rows = parts.reduce((n, p) => n + p.flows.rows, 0);
+  const numbers = new Map<string, Float64Array | Uint32Array>();
+  for (const c of COLUMNS) {
+    if (c.type === 'string') continue;
+    const first = parts[0]!.flows[c.name] as Float64Array | Uint32Array;
+    const out = first instanceof Float64Array ? new Float64Array(rows) : new Uint32Array(rows);
+    let at = 0;
+    for (const p of parts) {
+      out.set((p.flows[c.name] as Float64Array | Uint32Array).subarray(0, p.flows.rows), at);
+      at += p.flows.rows;
     }
+    numbers.set(c.name, out);
   }
+  const strings = STRING_COLUMNS.map((_, k) => {
+    const out: BatchStrings = { ids: new Uint32Array(rows), values: [], keys: [] };
+    // Ids of a string table -> this column's ids (-1: not seen yet).
+    const remaps = new Map<PreparedFlows['strings'], Int32Array>();
+    let at = 0;
+    for (const p of parts) {
+      let remap = remaps.get(p.strings);
+      if (!remap) remaps.set(p.strings, (remap = new Int32Array(p.strings.size).fill(-1)));
+      const src = p.ids[k]!;
+      for (let i = 0; i < p.flows.rows; i++) {
+        const g = src[i]!;
+        let id = remap[g]!;
+        if (id < 0) {
+          id = remap[g] = out.values.length;
+          out.values.push(p.strings.values[g]!);
+          out.keys.push(p.strings.bytesOf(g));
+        }
+        out.ids[at + i] = id;
+      }
+      at += p.flows.rows;
+    }
+    return out;
+  });
+  const ts = numbers.get('timestamp') as Float64Array;
+  const order = timeOrder(ts);
+  const days: Batch['days'] = [];
+  for (let i = 0; i < rows; i++) {
+    const day = Math.floor(ts[order[i]!]! / MS_PER_DAY);
+    if (days.length && days[days.length - 1]!.day === day) days[days.length - 1]!.to = i + 1;
+    else days.push({ day, from: i, to: i + 1 });
+  }
+  return { numbers, strings, order, days };
+}
+
+/** Row indexes sorted by time, ties in arrival order. */
+export function timeOrder(ts: Float64Array): Uint32Array {
+  const n = ts.length;
+  let min = Infinity, max = -Infinity;
+  for (let i = 0; i < n; i++) { const v = ts[i]!; if (v < min) min = v; if (v > max) max = v; }
+  const order = new Uint32Array(n);
+  // Time offset and row index packed into one double each (exact below 2^53)
+  // sort natively, several times faster than a comparator.
+  const INDEX = 2 ** 21;
+  if (n <= INDEX && max - min < 2 ** 53 / INDEX) {
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = (ts[i]! - min) * INDEX + i;
+    keys.sort();
+    for (let i = 0; i < n; i++) { const key = keys[i]!; order[i] = key - Math.floor(key / INDEX) * INDEX; }
+    return order;
+  }
+  for (let i = 0; i < n; i++) order[i] = i;
+  return order.sort((a, b) => ts[a]! - ts[b]! || a - b);
+}
+
+/** Rows order[at..at+n) of a double column as int64 halves (times `scale`); widens bounds[b], bounds[b+1]. */
+function gatherDoubles(src: Float64Array, order: Uint32Array, at: number, n: number, scale: number, out: Uint32Array, bounds: Float64Array, b: number): void {
+  let lo = bounds[b]!, hi = bounds[b + 1]!;
+  for (let i = 0; i < n; i++) {
+    const v = src[order[at + i]!]!;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+    const x = v * scale;
+    const high = Math.floor(x / TWO_32);
+    out[2 * i] = x - high * TWO_32;
+    out[2 * i + 1] = high;
+  }
+  bounds[b] = lo;
+  bounds[b + 1] = hi;
+}
+
+/** Rows order[at..at+n) of a uint32 column as int64 halves; widens bounds[b], bounds[b+1]. */
+function gatherUints(src: Uint32Array, order: Uint32Array, at: number, n: number, out: Uint32Array, bounds: Float64Array, b: number): void {
+  let lo = bounds[b]!, hi = bounds[b + 1]!;
+  for (let i = 0; i < n; i++) {
+    const v = src[order[at + i]!]!;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+    out[2 * i] = v;
+    out[2 * i + 1] = 0;
+  }
+  bounds[b] = lo;
+  bounds[b + 1] = hi;
+}
+
+/** Rows order[at..at+n) of a string column's ids; marks each id used. */
+function gatherIds(src: Uint32Array, order: Uint32Array, at: number, n: number, out: Uint8Array | Uint16Array | Uint32Array, seen: Uint8Array): void {
+  for (let i = 0; i < n; i++) {
+    const id = src[order[at + i]!]!;
+    out[i] = id;
+    seen[id] = 1;
+  }
+}
+
+/** The least and greatest used key, in the byte order Iceberg bounds use. */
+function stringBounds(keys: Uint8Array[], seen: Uint8Array): [Uint8Array, Uint8Array] {
+  let lo: Uint8Array | undefined, hi: Uint8Array | undefined;
+  for (let id = 0; id < keys.length; id++) {
+    if (!seen[id]) continue;
+    const key = keys[id]!;
+    if (!lo || Buffer.compare(key, lo) < 0) lo = key;
+    if (!hi || Buffer.compare(key, hi) > 0) hi = key;
+  }
+  return [lo!, hi!];
 }
 
 /** The statistics of files merged into one: counts add up, bounds widen. */
@@ -276,5 +409,5 @@ function compareBound(c: Column, a: Buffer, b: Buffer): number {
 }
 
 // The binding-level appender behind the API object: whole vectors are
-// appended with copy_data_to_vector, which the API wraps only per value.
+// appended with append_data_chunk, which the API wraps only per value.
 const raw = (a: DuckDBAppender) => (a as unknown as { appender: duckdb.Appender }).appender;

@@ -16,13 +16,14 @@ import type { ParquetWriterConfig } from './config.js';
 import { ParquetWriter, type ParquetOptions } from './parquet.js';
 import { applyRetention, removeOrphans } from './retention.js';
 import { checkTableLayout } from './schema.js';
+import type { PreparedFlows } from './columns.js';
 import { IcebergWriter } from './writer.js';
 
 export class ParquetWriterService implements Service {
   readonly name = 'parquet-writer';
   readonly registry: Registry;
   private link: NatsLink | undefined;
-  private loop: PullLoop | undefined;
+  private loop: PullLoop<PreparedFlows> | undefined;
   private parquet: ParquetWriter | undefined;
   private catalog: Catalog | undefined;
   private metrics: Server | undefined;
@@ -68,7 +69,7 @@ export class ParquetWriterService implements Service {
     // and commits, so ack_wait only bounds how long a crashed instance's batch
     // waits before another instance gets it.
     this.loop = new PullLoop(this.link.nc.jetstream(), writer, {
-      durable: CONSUMERS.iceberg, batchSize: c.batch_size, maxWaitMs: c.batch_interval, writer: 'parquet-writer',
+      durable: CONSUMERS.iceberg, batchSize: c.batch_size, maxWaitMs: c.batch_interval, writer: 'parquet-writer', prepare: writer.prepare,
       heartbeatMs: Math.max(500, Math.floor(c.ack_wait / 3)),
     }, this.log, this.registry);
     this.loop.start();

@@ -13,7 +13,6 @@ import { randomUUID } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { StreamMessage, Sink } from '../pull.js';
-import { recordsOf } from '../../common/flow.js';
 import type { Logger } from '../../common/log.js';
 import { Counter, Histogram, type Registry } from '../../common/metrics.js';
 import type { Catalog, LoadedTable } from './catalog.js';
@@ -22,6 +21,7 @@ import { CommitStateUnknownError } from './catalog-rest.js';
 import { childLocation, localPath } from './io.js';
 import { CommitConflictError, currentSnapshot, newSnapshotId } from './metadata.js';
 import type { DataFile, ManifestFile } from './manifest.js';
+import { Interner, prepareFlows, type PreparedFlows } from './columns.js';
 import type { ParquetWriter } from './parquet.js';
 import { PARTITION_FIELD_NAME, dayText } from './schema.js';
 import * as seqset from './seqset.js';
@@ -47,8 +47,9 @@ interface Prepared {
   seqs: number[];
 }
 
-export class IcebergWriter implements Sink {
+export class IcebergWriter implements Sink<PreparedFlows> {
   private prepared: Prepared | undefined;
+  private readonly interner = new Interner();
   private readonly committedRecords: Counter;
   private readonly skippedRecords: Counter;
   private readonly conflicts: Counter;
@@ -62,7 +63,13 @@ export class IcebergWriter implements Sink {
     this.commitSeconds = new Histogram({ name: 'netflow_iceberg_commit_seconds', help: 'time from batch to committed snapshot', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers });
   }
 
-  async write(messages: StreamMessage[]): Promise<void> {
+  /**
+   * For PullOptions.prepare: checks a message's values and interns its
+   * strings once, when it is pulled (a message that fails is dead-lettered).
+   */
+  readonly prepare = (msg: Pick<StreamMessage, 'flows'>): PreparedFlows => prepareFlows(msg.flows, this.interner);
+
+  async write(messages: StreamMessage<PreparedFlows>[]): Promise<void> {
     const timer = this.commitSeconds.startTimer();
     const attempts = this.deps.maxCommitAttempts ?? 50;
     for (let attempt = 1; ; attempt++) {
@@ -75,7 +82,7 @@ export class IcebergWriter implements Sink {
         timer();
         return;
       }
-      const prepared = await this.prepare(base, todo);
+      const prepared = await this.writeFiles(base, todo);
       try {
         const ackFloor = this.deps.ackFloor ? await this.deps.ackFloor().catch(() => 0) : 0;
         const next = seqset.add(committed, prepared.seqs, ackFloor);
@@ -112,7 +119,7 @@ export class IcebergWriter implements Sink {
     }
   }
 
-  private countSkipped(skipped: StreamMessage[]): void {
+  private countSkipped(skipped: StreamMessage<PreparedFlows>[]): void {
     const n = skipped.reduce((k, m) => k + m.flows.rows, 0);
     if (n) {
       this.skippedRecords.inc(n);
@@ -124,13 +131,14 @@ export class IcebergWriter implements Sink {
    * Data files and the manifest for these messages, written once and reused
    * by retries of the same set (as long as the files are still there).
    */
-  private async prepare(base: LoadedTable, todo: StreamMessage[]): Promise<Prepared> {
+  private async writeFiles(base: LoadedTable, todo: StreamMessage<PreparedFlows>[]): Promise<Prepared> {
     const key = todo.map((m) => m.seq).join(',');
     if (this.prepared?.key === key && (await allExist(this.prepared.files))) return this.prepared;
     const snapshotId = newSnapshotId();
-    const records = todo.flatMap((m) => recordsOf(m.flows));
+    // Callers other than the pull loop (tools, tests) may hand over messages unprepared.
+    const parts = todo.map((m) => m.prepared ?? this.prepare(m));
     const dataDir = childLocation(base.metadata.location, 'data');
-    const files = await this.deps.parquet.writeRecords(records, (day) =>
+    const files = await this.deps.parquet.writeBatch(parts, (day) =>
       childLocation(dataDir, `${PARTITION_FIELD_NAME}=${dayText(day)}/${snapshotId}-${randomUUID()}.parquet`));
     crashPoint('after-data');
     const manifest = await writeManifest(base, snapshotId, addedEntries(files));
