@@ -19,14 +19,15 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { connect } from 'nats';
-import { encodeBatch, type FlowRecord } from '../common/flow.js';
+import { decodeFlowColumns, encodeBatch, type FlowRecord } from '../common/flow.js';
 import { parseDuration } from '../common/config.js';
 import { createLogger } from '../common/log.js';
 import { createRegistry } from '../common/metrics.js';
 import { CONSUMERS, ensureStream, STREAM, SUBJECT } from '../common/stream.js';
 import { loadWriterConfig } from '../consumers/clickhouse/config.js';
 import { openEngine, type ClickHouseEngine, type EngineConfig } from '../consumers/clickhouse/engine.js';
-import { DATA_TABLES } from '../consumers/clickhouse/schema.js';
+import { encodeMessage } from '../consumers/clickhouse/rows.js';
+import { DATA_TABLES, INGEST_TABLE, PAYLOAD_COLUMNS, RAW, ROLLUPS, tableRef } from '../consumers/clickhouse/schema.js';
 import { ClickHouseWriterService } from '../consumers/clickhouse/service.js';
 import { startClickHouseServer, type ClickHouseServer } from '../test/helpers/clickhouse-server.js';
 import { startNatsServer } from '../test/helpers/nats-server.js';
@@ -50,6 +51,9 @@ const log = createLogger('bench-clickhouse', process.env.LOG_LEVEL ?? 'warn');
 
 interface Run { engine: string; batch: number; seconds: number; rowsPerSecond: number; cpuMicrosPerRow: number }
 interface Size { engine: string; table: string; rows: number; bytesPerRow: number; columns: string }
+interface Stage { stage: string; rows: number; cpuMicrosPerRow: number }
+/** Rows the per-stage profile takes from the start of the stream. */
+const PROFILE_ROWS = 200_000;
 
 async function main(): Promise<void> {
   const nats = await startNatsServer();
@@ -60,8 +64,11 @@ async function main(): Promise<void> {
   let published = 0;
   const js = nc.jetstream();
   let records: FlowRecord[] = [];
+  const sample: Uint8Array[] = [];
   const flush = async () => {
-    await js.publish(SUBJECT, encodeBatch({ records, collector_id: 'bench' }));
+    const bytes = encodeBatch({ records, collector_id: 'bench' });
+    if (published < PROFILE_ROWS) sample.push(bytes);
+    await js.publish(SUBJECT, bytes);
     published += records.length;
     records = [];
   };
@@ -78,6 +85,7 @@ async function main(): Promise<void> {
 
   const runs: Run[] = [];
   const sizes: Size[] = [];
+  const stages: Stage[] = [];
   const chdb = tempDir('bench-chdb');
   for (const kind of ENGINES) {
     const server = kind === 'server' ? await startClickHouseServer({ compression: 'zstd' }) : undefined;
@@ -108,6 +116,7 @@ async function main(): Promise<void> {
         console.log(`${name}: batch ${batch}: ${published} rows queryable in ${seconds.toFixed(2)} s = ${Math.round(published / seconds)} rows/s, ${cpuMicrosPerRow.toFixed(1)} CPU µs/row`);
       }
       sizes.push(...await measureSizes(engine, `bench_${kind}_${BATCHES[0]}`, name));
+      if (kind === 'chdb') stages.push(...await profileStages(engine, `bench_${kind}_${BATCHES[0]}`, sample));
     } finally {
       await engine.close();
       await server?.destroy();
@@ -121,7 +130,11 @@ async function main(): Promise<void> {
   for (const r of runs) console.log(`  ${r.engine.padEnd(28)} batch ${String(r.batch).padStart(7)}  ${String(r.rowsPerSecond).padStart(8)} rows/s  (${r.seconds.toFixed(2)} s, ${r.cpuMicrosPerRow.toFixed(1)} CPU µs/row)`);
   console.log('\nbytes per row on disk after OPTIMIZE FINAL');
   for (const s of sizes) console.log(`  ${s.engine.padEnd(28)} ${s.table.padEnd(22)} ${String(s.rows).padStart(9)} rows  ${s.bytesPerRow.toFixed(2).padStart(7)} B/row${s.columns ? `  (${s.columns})` : ''}`);
-  console.log(JSON.stringify({ rows: published, span: values.span, runs, sizes }));
+  if (stages.length) {
+    console.log(`\nwhere the time goes in the writer's process (chDB), CPU µs per row over ${stages[0]!.rows} rows`);
+    for (const s of stages) console.log(`  ${s.stage.padEnd(58)} ${s.cpuMicrosPerRow.toFixed(2).padStart(6)}`);
+  }
+  console.log(JSON.stringify({ rows: published, span: values.span, runs, sizes, stages }));
 }
 
 /**
@@ -152,6 +165,39 @@ async function flowCount(engine: ClickHouseEngine, database: string): Promise<nu
   } catch {
     return 0; // not created yet
   }
+}
+
+/**
+ * The writer's steps one at a time on the same messages, by this process's
+ * CPU time (chDB runs inside it): decoding the stream messages, encoding the
+ * TSV payload, and the engine parsing and storing it into the flows table
+ * alone, into one rollup alone (through its feed table), and into the ingest
+ * table that fills every table at once, as the writer does.
+ */
+async function profileStages(engine: ClickHouseEngine, database: string, messages: Uint8Array[]): Promise<Stage[]> {
+  const rows = messages.reduce((n, m) => n + decodeFlowColumns(m).rows, 0);
+  const cpu = async (run: () => unknown): Promise<number> => {
+    const before = process.cpuUsage();
+    await run();
+    const used = process.cpuUsage(before);
+    return (used.user + used.system) / rows;
+  };
+  const decodeUs = await cpu(() => messages.map(decodeFlowColumns));
+  const columns = messages.map(decodeFlowColumns);
+  const encodeUs = await cpu(() => columns.map(encodeMessage));
+  const payload = Buffer.concat(columns.flatMap((c) => encodeMessage(c).chunks.map((k) => k.data)));
+  const insert = (table: string) => cpu(() => engine.insert(tableRef(database, table), { format: 'TabSeparated', columns: PAYLOAD_COLUMNS, data: payload }, { optimize_on_insert: 0 }));
+  const flowsUs = await insert(RAW.name);
+  const oneRollup = ROLLUPS.find((r) => r.name === 'flows_1m_src_hosts') ?? ROLLUPS[0]!;
+  const rollupUs = await insert(oneRollup.feed);
+  const ingestUs = await insert(INGEST_TABLE);
+  return [
+    { stage: 'decode stream messages (FlowBatch -> columns)', rows, cpuMicrosPerRow: decodeUs },
+    { stage: 'encode the TSV payload', rows, cpuMicrosPerRow: encodeUs },
+    { stage: `engine: parse + store into ${RAW.name} alone`, rows, cpuMicrosPerRow: flowsUs },
+    { stage: `engine: parse + one rollup view alone (${oneRollup.name})`, rows, cpuMicrosPerRow: rollupUs },
+    { stage: `engine: parse + ${RAW.name} + all ${ROLLUPS.length} rollups (the writer's insert)`, rows, cpuMicrosPerRow: ingestUs },
+  ];
 }
 
 async function measureSizes(engine: ClickHouseEngine, database: string, name: string): Promise<Size[]> {
