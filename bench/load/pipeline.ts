@@ -49,14 +49,16 @@ export class Pipeline {
   private readonly running = new Map<ServiceName, Running>();
   readonly services: ServiceName[];
 
-  private constructor(readonly opts: PipelineOptions, ports: Ports) {
+  private constructor(public opts: PipelineOptions, ports: Ports) {
     this.ports = ports;
     this.icebergPath = opts.icebergPath ?? join(opts.dir, 'iceberg', 'netflow');
     this.services = opts.clickhouse === 'server' ? ['checker', 'clickhouse-writer', 'parquet-writer', 'core'] : ['checker', 'clickhouse-writer', 'parquet-writer'];
   }
 
-  static async start(opts: PipelineOptions): Promise<Pipeline> {
-    const p = await Pipeline.create(opts);
+  /** `created`: a pipeline from create() (its ports known to set up something in between first). */
+  static async start(opts: PipelineOptions, created?: Pipeline): Promise<Pipeline> {
+    const p = created ?? await Pipeline.create(opts);
+    p.opts = opts;
     await p.startNats();
     if (opts.clickhouse === 'server') p.clickhouseServer = await startClickHouseServer({ timezone: 'UTC' });
     p.writeConfigs();
