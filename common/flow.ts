@@ -41,6 +41,11 @@ export function stringAt(col: StringColumn, i: number): string {
   return start === end ? '' : utf8.decode(col.data.subarray(start, end));
 }
 
+/** A batch as the writers see it: encoded as the checker sends it, then decoded to columns. */
+export function toColumns(batch: Batch): FlowColumns {
+  return decodeFlowColumns(encodeBatch(batch));
+}
+
 /** The records of a columns batch (for tools and tests: the writers read the columns). */
 export function recordsOf(c: FlowColumns): FlowRecord[] {
   const out: FlowRecord[] = [];
