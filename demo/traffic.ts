@@ -30,11 +30,11 @@ function zipf(n: number, s: number): (u: number) => number {
   };
 }
 
-interface Service { port: number; protocol: number; weight: number; meanBytes: number; pktSize: number }
+export interface Service { port: number; protocol: number; weight: number; meanBytes: number; pktSize: number }
 
 // Shares loosely follow published enterprise edge mixes: HTTPS dominates,
 // DNS is many small flows, a long tail of everything else.
-const SERVICES: Service[] = [
+export const SERVICES: readonly Service[] = [
   { port: 443, protocol: 6, weight: 46, meanBytes: 180_000, pktSize: 1200 },
   { port: 443, protocol: 17, weight: 10, meanBytes: 250_000, pktSize: 1250 }, // QUIC
   { port: 80, protocol: 6, weight: 8, meanBytes: 90_000, pktSize: 1000 },

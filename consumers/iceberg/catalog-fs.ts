@@ -12,7 +12,7 @@ import { access, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Catalog, LoadedTable } from './catalog.js';
 import { createExclusive, deleteLocation, replaceAtomically } from './io.js';
-import { applyCommit, CommitConflictError, newTableMetadata, parseMetadata, type Commit, type TableMetadata } from './metadata.js';
+import { applyCommit, CommitConflictError, newTableMetadata, netflowLayout, parseMetadata, type Commit, type TableLayout, type TableMetadata } from './metadata.js';
 
 const VERSION = /^v(\d+)\.metadata\.json$/;
 
@@ -20,7 +20,7 @@ export class FsCatalog implements Catalog {
   readonly root: string;
   readonly describe: string;
 
-  constructor(root: string, private readonly properties: Record<string, string> = {}) {
+  constructor(root: string, private readonly properties: Record<string, string> = {}, private readonly layout: TableLayout = netflowLayout()) {
     this.root = resolve(root);
     this.describe = `fs:${this.root}`;
   }
@@ -57,7 +57,7 @@ export class FsCatalog implements Catalog {
   }
 
   async create(): Promise<LoadedTable> {
-    const md = newTableMetadata(this.root, this.properties);
+    const md = newTableMetadata(this.root, this.properties, Date.now(), this.layout);
     const path = this.versionPath(1);
     await mkdir(this.metadataDir, { recursive: true });
     if (await createExclusive(path, Buffer.from(JSON.stringify(md, null, 1)))) {

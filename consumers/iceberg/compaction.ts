@@ -3,7 +3,8 @@
 // and swapped in by one `replace` snapshot per day. Readers see the old files
 // or the new ones, never both: the snapshot deletes the old entries and adds
 // the new in one commit. The manifests are rewritten along the way, which
-// also folds the day's many small append manifests into one.
+// also folds the day's many small append manifests into one. Then the
+// rollup table is brought up to date with every settled day (rollup.ts).
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../common/log.js';
 import type { Catalog, LoadedTable } from './catalog.js';
@@ -15,6 +16,7 @@ import { dayOf, dayText, PARTITION_FIELD_NAME } from './schema.js';
 import * as seqset from './seqset.js';
 import { addedEntries, commitSnapshot, FilesGoneError, rewriteWithout, writeManifest } from './snapshot.js';
 import { liveEntries, loadTable, timestampBounds } from './table.js';
+import { buildRollups } from './rollup.js';
 import { CommitStateUnknownError } from './catalog-rest.js';
 
 export interface CompactionOptions {
@@ -53,6 +55,10 @@ export async function compact(catalog: Catalog, parquet: ParquetWriter, opts: Co
       log.info({ day: dayText(day) }, 'day changed under compaction; left for the next run');
     }
   }
+  // After compaction, so a day is rolled up from its compacted files (a rollup names the files it was made from).
+  // A failed pass loses nothing: readers use the flows for any day without a current rollup, the next run retries.
+  await buildRollups(catalog, { settleMs: opts.settleMs, now, threads: 1, memoryLimit: '1GB' }, log)
+    .catch((err: Error) => log.warn({ err: err.message }, 'rollup pass failed; left for the next run'));
   return results;
 }
 

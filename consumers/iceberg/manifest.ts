@@ -5,7 +5,7 @@
 // written with. Pure encode/decode: no file system here.
 import { Readable } from 'node:stream';
 import avsc from 'avsc';
-import { PARTITION_FIELD_ID, PARTITION_FIELD_NAME, partitionSpecJson, schemaJson, SCHEMA_ID, SPEC_ID } from './schema.js';
+import { PARTITION_FIELD_ID, PARTITION_FIELD_NAME, partitionSpecJson, schemaJson, SPEC_ID } from './schema.js';
 
 export const STATUS = { EXISTING: 0, ADDED: 1, DELETED: 2 } as const;
 export type EntryStatus = (typeof STATUS)[keyof typeof STATUS];
@@ -242,10 +242,10 @@ function toAvroEntry(e: ManifestEntry): AvroEntry {
 }
 
 /** A manifest file's bytes: entries of one partition spec, with the schema and spec in its metadata. */
-export function encodeManifest(entries: ManifestEntry[]): Promise<Buffer> {
+export function encodeManifest(entries: ManifestEntry[], schema: { 'schema-id': number } = schemaJson()): Promise<Buffer> {
   return encodeAvro(MANIFEST_ENTRY_SCHEMA, entries.map(toAvroEntry), {
-    schema: JSON.stringify(schemaJson()),
-    'schema-id': String(SCHEMA_ID),
+    schema: JSON.stringify(schema),
+    'schema-id': String(schema['schema-id']),
     'partition-spec': JSON.stringify(partitionSpecJson().fields),
     'partition-spec-id': String(SPEC_ID),
     'format-version': '2',

@@ -4,7 +4,7 @@
 // filesystem catalog applies the same updates itself with applyCommit, so one
 // writer code path serves both catalogs.
 import { randomUUID } from 'node:crypto';
-import { partitionSpecJson, schemaJson, sortOrderJson, PARTITION_FIELD_ID, SORT_ORDER_ID, COLUMNS, type IcebergSchemaJson, type PartitionSpecJson, type SortOrderJson } from './schema.js';
+import { partitionSpecJson, schemaJson, sortOrderJson, PARTITION_FIELD_ID, type IcebergSchemaJson, type PartitionSpecJson, type SortOrderJson } from './schema.js';
 
 export interface Snapshot {
   'snapshot-id': number;
@@ -72,21 +72,28 @@ export const TABLE_PROPERTIES: Record<string, string> = {
   'write.metadata.previous-versions-max': '20',
 };
 
-export function newTableMetadata(location: string, properties: Record<string, string> = {}, now = Date.now()): TableMetadata {
+/** What a table is made of besides its data: the netflow table's by default (rollup tables have their own). */
+export interface TableLayout { schema: IcebergSchemaJson; sortOrder: SortOrderJson }
+
+export function netflowLayout(): TableLayout {
+  return { schema: schemaJson(), sortOrder: sortOrderJson() };
+}
+
+export function newTableMetadata(location: string, properties: Record<string, string> = {}, now = Date.now(), layout: TableLayout = netflowLayout()): TableMetadata {
   return {
     'format-version': 2,
     'table-uuid': randomUUID(),
     location,
     'last-sequence-number': 0,
     'last-updated-ms': now,
-    'last-column-id': Math.max(...COLUMNS.map((c) => c.id)),
-    'current-schema-id': 0,
-    schemas: [schemaJson()],
+    'last-column-id': Math.max(...layout.schema.fields.map((c) => c.id)),
+    'current-schema-id': layout.schema['schema-id'],
+    schemas: [layout.schema],
     'default-spec-id': 0,
     'partition-specs': [partitionSpecJson()],
     'last-partition-id': PARTITION_FIELD_ID,
-    'default-sort-order-id': SORT_ORDER_ID,
-    'sort-orders': [sortOrderJson()],
+    'default-sort-order-id': layout.sortOrder['order-id'],
+    'sort-orders': [layout.sortOrder],
     properties: { ...TABLE_PROPERTIES, ...properties },
     'current-snapshot-id': -1,
     snapshots: [],

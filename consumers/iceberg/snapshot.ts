@@ -28,7 +28,8 @@ export function metadataLocation(table: LoadedTable, name: string): string {
 
 /** Writes a manifest of `entries` for snapshot `snapshotId` and returns its list entry. */
 export async function writeManifest(table: LoadedTable, snapshotId: number, entries: ManifestEntry[]): Promise<ManifestFile> {
-  const bytes = await encodeManifest(entries);
+  const md = table.metadata;
+  const bytes = await encodeManifest(entries, md.schemas.find((x) => x['schema-id'] === md['current-schema-id']));
   const location = metadataLocation(table, `${randomUUID()}-m0.avro`);
   await writeNewFile(location, bytes);
   return summarizeManifest(location, bytes.length, snapshotId, entries);

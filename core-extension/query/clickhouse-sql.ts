@@ -9,76 +9,24 @@
 // cannot cover.
 import { DATA_ONLY, HOST_COLUMN, ipHex, ipLiteral, ipRange, timeBucket, timeLiteral } from '../../consumers/clickhouse/schema.js';
 import { ipBytes } from './ip.js';
+import { cover, type Covering, type RollupTable } from './rollup-plan.js';
 import { IP_DIMENSIONS, filterColumns, type Aggregate, type Dimension, type FilterTerm, type FilterValue } from './model.js';
 
 /** A table the planner may read: the raw flows or a rollup of them (from the writer's schema). */
-export interface ChTable {
+export interface ChTable extends RollupTable {
   /** Database-qualified name. */
   name: string;
-  kind: 'raw' | 'rollup';
-  /** Seconds each row's `timestamp` stands for: 1 raw, 60 for a minute rollup, 3600, 86400. */
-  grainSeconds: number;
-  dims: ReadonlySet<Dimension>;
-  /** The host rollup: `host` holds each distinct address of a flow (see the writer's schema). */
-  eitherHost?: boolean;
   /** Sums as aggregate expressions (sampling-rate scaled bytes and packets, records). */
   metrics: { bytes: string; packets: string; flows: string };
 }
 
-export interface Piece { table: ChTable; fromMs: number; toMs: number }
+export type Piece = Covering<ChTable>;
 
-/** Dimensions that do not make a rollup wide: a handful of values each. */
-const NARROW: ReadonlySet<Dimension> = new Set(['exporter', 'protocol', 'input_if', 'output_if']);
-
-/**
- * Rough cost order of tables: fewer wide dimensions (addresses, ports, AS
- * numbers: thousands of values) first, then the coarser grain, then the
- * schema's order. A rollup's rows per unit of time grow with its wide
- * dimensions far more than with anything else.
- */
-function costOrder(tables: ChTable[]): ChTable[] {
-  const wide = (t: ChTable) => [...t.dims].filter((d) => !NARROW.has(d)).length + (t.eitherHost ? 1 : 0);
-  return tables.map((t, i) => ({ t, i })).sort((a, b) => wide(a.t) - wide(b.t) || b.t.grainSeconds - a.t.grainSeconds || a.i - b.i).map((x) => x.t);
-}
-
-/** Whether a rollup answers an aggregate: every key and filter it can see, at a grain that divides the bucket. */
-function fits(t: ChTable, agg: Pick<Aggregate, 'keys' | 'filters' | 'interval'>): boolean {
-  if (t.kind !== 'rollup') return false;
-  if (!agg.keys.every((d) => t.dims.has(d))) return false;
-  const ipTerms = agg.filters.filter((f) => f.key === 'ip');
-  // The host rollup holds every flow once per address: only "this one address, either side" is exact.
-  if (t.eitherHost && !(ipTerms.length === 1 && singleAddress(ipTerms[0]!))) return false;
-  const seen = agg.filters.every((f) => (t.eitherHost && f.key === 'ip') || filterColumns(f.key).every((d) => t.dims.has(d)));
-  if (!seen) return false;
-  if (agg.interval === null) return true;
-  return agg.interval.kind === 'month' ? 86400 % t.grainSeconds === 0 : agg.interval.seconds % t.grainSeconds === 0;
-}
-
-function singleAddress(t: FilterTerm): boolean {
-  return t.values.length === 1 && t.values[0]!.kind === 'ip' && !t.values[0]!.net.text.includes('/');
-}
-
-/**
- * The cheapest way to cover [startMs, endMs): the cheapest fitting rollup
- * (costOrder) for the whole grains inside the range, and its edges covered
- * the same way by the finer fitting rollups, down to the raw table for what
- * no grain covers. Each piece is [table, fromMs, toMs), in time order.
- */
+/** The cheapest tables covering the aggregate's range (see rollup-plan.ts); each piece is [table, fromMs, toMs). */
 export function choosePieces(tables: ChTable[], agg: Pick<Aggregate, 'startMs' | 'endMs' | 'keys' | 'filters' | 'interval'>): Piece[] {
   const raw = tables.find((t) => t.kind === 'raw');
   if (!raw) throw new Error('no raw flows table');
-  const cover = (cands: ChTable[], from: number, to: number): Piece[] => {
-    if (to <= from) return [];
-    for (const t of cands) {
-      const grain = t.grainSeconds * 1000;
-      const a = Math.ceil(from / grain) * grain, b = Math.floor(to / grain) * grain;
-      if (b <= a) continue;
-      const finer = cands.filter((f) => f.grainSeconds < t.grainSeconds && t.grainSeconds % f.grainSeconds === 0);
-      return [...cover(finer, from, a), { table: t, fromMs: a, toMs: b }, ...cover(finer, b, to)];
-    }
-    return [{ table: raw, fromMs: from, toMs: to }];
-  };
-  return cover(costOrder(tables.filter((t) => fits(t, agg))), agg.startMs, agg.endMs);
+  return cover(tables, raw, agg, agg.startMs, agg.endMs);
 }
 
 /**

@@ -37,24 +37,50 @@ function int(n: number): string {
   return String(n);
 }
 
-/** Planned files: those wholly inside the range need no time filter, those on its edges do. */
-export interface FileSplit { inside: string[]; edge: string[] }
+/**
+ * One part of the range and the files answering it: flows (those wholly
+ * inside the part need no time filter, those on its edges do) or one rollup
+ * set's files (sums per grain, sampling-rate scaled already; the part is on
+ * the set's grain, so the time filter selects whole rows).
+ */
+export type DuckPiece =
+  | { kind: 'raw'; fromMs: number; toMs: number; inside: string[]; edge: string[] }
+  | { kind: 'rollup'; fromMs: number; toMs: number; files: string[]; eitherHost: boolean };
 
 /**
- * SELECT keys [, bucket], sums FROM the files WHERE filters GROUP BY ...
- * [ORDER BY rank, keys LIMIT n]. At least one file must be given.
+ * SELECT keys [, bucket], sums over the pieces (each summed on its own, then
+ * together) WHERE filters GROUP BY ... [ORDER BY rank, keys LIMIT n]. At least
+ * one piece with a file must be given.
  */
-export function duckdbAggregate(agg: Aggregate, files: FileSplit): { sql: string; params: DuckParam[] } {
+export function duckdbAggregate(agg: Aggregate, pieces: DuckPiece[]): { sql: string; params: DuckParam[] } {
   const p = new Params();
-  const reads: string[] = [];
-  if (files.inside.length) reads.push(`SELECT * FROM read_parquet(${p.add(files.inside)})`);
-  if (files.edge.length) {
-    reads.push(`SELECT * FROM read_parquet(${p.add(files.edge)}) WHERE "timestamp" >= make_timestamptz(${p.add(BigInt(agg.startMs) * 1000n)}::BIGINT)`
-      + ` AND "timestamp" < make_timestamptz(${p.add(BigInt(agg.endMs) * 1000n)}::BIGINT)`);
+  const parts = pieces.map((piece) => pieceSql(agg, piece, p)).filter((x): x is string => x !== null);
+  if (!parts.length) throw new Error('duckdbAggregate needs at least one file');
+  const keys = agg.keys.map((_, i) => `k${i}`);
+  const group = [...keys, ...(agg.interval ? ['bucket'] : [])];
+  let sql = `SELECT ${[...group, 'sum(b) AS bytes', 'sum(pk) AS packets', 'sum(f) AS flows'].join(', ')} FROM (${parts.join(' UNION ALL ')})`;
+  if (group.length) sql += ` GROUP BY ${group.join(', ')}`;
+  if (agg.top) {
+    const dir = agg.top.order === 'desc' ? 'DESC' : 'ASC';
+    const ties = agg.keys.map((d, i) => (IP_DIMENSIONS.has(d) ? `srnf_ip16(k${i})` : `k${i}`));
+    sql += ` ORDER BY ${[`${agg.top.rank} ${dir}`, ...ties].join(', ')} LIMIT ${p.add(agg.top.limit)}`;
   }
-  if (!reads.length) throw new Error('duckdbAggregate needs at least one file');
+  return { sql, params: p.values };
+}
+
+function pieceSql(agg: Aggregate, piece: DuckPiece, p: Params): string | null {
+  const range = () => `"timestamp" >= make_timestamptz(${p.add(BigInt(piece.fromMs) * 1000n)}::BIGINT) AND "timestamp" < make_timestamptz(${p.add(BigInt(piece.toMs) * 1000n)}::BIGINT)`;
+  const reads: string[] = [];
+  if (piece.kind === 'raw') {
+    if (piece.inside.length) reads.push(`SELECT * FROM read_parquet(${p.add(piece.inside)})`);
+    if (piece.edge.length) reads.push(`SELECT * FROM read_parquet(${p.add(piece.edge)}) WHERE ${range()}`);
+  } else if (piece.files.length) {
+    reads.push(`SELECT * FROM read_parquet(${p.add(piece.files)}) WHERE ${range()}`);
+  }
+  if (!reads.length) return null;
   const source = reads.length === 1 ? `(${reads[0]})` : `(${reads.join(' UNION ALL ')})`;
-  const where = agg.filters.map((t) => termSql(t, p));
+  const hostRollup = piece.kind === 'rollup' && piece.eitherHost;
+  const where = agg.filters.map((t) => (hostRollup && t.key === 'ip' ? `"host" = ${p.add((t.values[0] as { kind: 'ip'; net: { text: string } }).net.text)}` : termSql(t, p)));
   if (agg.only) where.push(onlySql(agg.keys, agg.only, p));
   const select = agg.keys.map((d, i) => `${col(d)} AS k${i}`);
   const group = agg.keys.map((_, i) => `k${i}`);
@@ -66,16 +92,13 @@ export function duckdbAggregate(agg: Aggregate, files: FileSplit): { sql: string
       : `(epoch_us("timestamp") // ${int(agg.interval.seconds * 1_000_000)}) * ${int(agg.interval.seconds * 1000)} AS bucket`);
     group.push('bucket');
   }
-  // A sampling rate of 0 means the exporter did not say: count the record once.
-  select.push('sum("bytes" * greatest("sampling_rate", 1)) AS bytes', 'sum("packets" * greatest("sampling_rate", 1)) AS packets', 'count(*) AS flows');
+  select.push(piece.kind === 'raw'
+    // A sampling rate of 0 means the exporter did not say: count the record once.
+    ? 'sum("bytes" * greatest("sampling_rate", 1)) AS b, sum("packets" * greatest("sampling_rate", 1)) AS pk, count(*) AS f'
+    : 'sum("bytes") AS b, sum("packets") AS pk, sum("flows") AS f');
   let sql = `SELECT ${select.join(', ')} FROM ${source}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
   if (group.length) sql += ` GROUP BY ${group.join(', ')}`;
-  if (agg.top) {
-    const dir = agg.top.order === 'desc' ? 'DESC' : 'ASC';
-    const ties = agg.keys.map((d, i) => (IP_DIMENSIONS.has(d) ? `srnf_ip16(k${i})` : `k${i}`));
-    sql += ` ORDER BY ${[`${agg.top.rank} ${dir}`, ...ties].join(', ')} LIMIT ${p.add(agg.top.limit)}`;
-  }
-  return { sql, params: p.values };
+  return sql;
 }
 
 function termSql(t: FilterTerm, p: Params): string {

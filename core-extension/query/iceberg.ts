@@ -4,11 +4,19 @@
 // those with read_parquet. DuckDB's iceberg extension is not needed (and only
 // loads into one exact DuckDB release). Each query gets its own connection, so
 // queries run side by side and a timed-out one is interrupted.
+//
+// Days the rollup table (consumers/iceberg/rollup.ts) holds, made from exactly
+// the files the snapshot has for that day, are answered from its hourly and
+// daily sets where they fit (rollup-plan.ts), the rest from the flows.
 import { DuckDBInstance, listValue, type DuckDBValue } from '@duckdb/node-api';
 import type { Catalog } from '../../consumers/iceberg/catalog.js';
-import { loadTable, planFiles, snapshotAt, TableNotFoundError, type Table } from '../../consumers/iceberg/table.js';
+import { liveEntries, loadTable, planFiles, snapshotAt, TableNotFoundError, type PlannedFile, type Table } from '../../consumers/iceberg/table.js';
 import type { Snapshot } from '../../consumers/iceberg/metadata.js';
-import { canonicalKey, duckdbAggregate, DUCKDB_MACROS, type DuckParam } from './duckdb-sql.js';
+import { rollupCatalog, rollupFileOf, ROLLUP_SETS, sourceFingerprint, type RollupFile } from '../../consumers/iceberg/rollup.js';
+import { dayOf, MS_PER_DAY } from '../../consumers/iceberg/schema.js';
+import { localPath } from '../../consumers/iceberg/io.js';
+import { canonicalKey, duckdbAggregate, DUCKDB_MACROS, type DuckParam, type DuckPiece } from './duckdb-sql.js';
+import { cover, type RollupTable } from './rollup-plan.js';
 import { ParamError, type AggResult, type Aggregate, type AggregateEngine, type AsOf } from './model.js';
 import type { ColdSnapshot, ColdTier } from './planner.js';
 
@@ -62,14 +70,18 @@ const RECENT_MS = 3 * 86_400_000;
 
 /** The Iceberg table as the planner's cold tier. */
 export class IcebergTier implements ColdTier {
-  constructor(private readonly catalog: Catalog, private readonly duck: DuckDb, private readonly opts: { marginMs: number }) {}
+  private readonly rollups: Catalog | undefined;
+
+  constructor(private readonly catalog: Catalog, private readonly duck: DuckDb, private readonly opts: { marginMs: number }) {
+    this.rollups = rollupCatalog(catalog);
+  }
 
   async snapshot(asOf: AsOf | null, _signal: AbortSignal): Promise<ColdSnapshot> {
     let table: Table;
     try {
       table = await loadTable(this.catalog);
     } catch (err) {
-      if (err instanceof TableNotFoundError && !asOf) return { engine: new SnapshotEngine(undefined, this.duck), snapshotId: null, completeBeforeMs: null };
+      if (err instanceof TableNotFoundError && !asOf) return { engine: new SnapshotEngine(undefined, [], this.duck), snapshotId: null, completeBeforeMs: null };
       if (err instanceof TableNotFoundError) throw new ParamError('as_of', 'the Iceberg table has no snapshots yet');
       throw err;
     }
@@ -79,10 +91,22 @@ export class IcebergTier implements ColdTier {
       if (!snap) throw new ParamError('as_of', 'snapshotId' in asOf ? 'no such snapshot (it may have expired)' : 'the table had no snapshot yet at that time');
     }
     return {
-      engine: new SnapshotEngine(snap, this.duck),
+      // The current rollups serve an older snapshot too: a day's rollup is used only if made from that snapshot's files.
+      engine: new SnapshotEngine(snap, await this.rollupFiles(), this.duck),
       snapshotId: snap ? String(snap['snapshot-id']) : null,
       completeBeforeMs: snap ? await this.completeBefore(snap) : null,
     };
+  }
+
+  private async rollupFiles(): Promise<RollupFile[]> {
+    if (!this.rollups) return [];
+    try {
+      const t = await loadTable(this.rollups);
+      return (await liveEntries(t.currentSnapshot)).map((e) => rollupFileOf(e.entry.file));
+    } catch (err) {
+      if (err instanceof TableNotFoundError) return [];
+      throw err;
+    }
   }
 
   /**
@@ -100,23 +124,91 @@ export class IcebergTier implements ColdTier {
   }
 }
 
-/** Aggregates over one snapshot's files. */
+/** A rollup set as the planner sees it, with its files by day. */
+interface SetTable extends RollupTable { name: string; eitherHost: boolean; files: Map<number, string[]> }
+
+const RAW: SetTable = { kind: 'raw', name: 'iceberg', grainSeconds: 1, dims: new Set(), eitherHost: false, files: new Map() };
+
+/** Aggregates over one snapshot's files, and the rollups made from them. */
 class SnapshotEngine implements AggregateEngine {
-  constructor(private readonly snap: Snapshot | undefined, private readonly duck: DuckDb) {}
+  constructor(private readonly snap: Snapshot | undefined, private readonly rollups: RollupFile[], private readonly duck: DuckDb) {}
 
   async aggregate(agg: Aggregate, signal: AbortSignal): Promise<AggResult> {
-    const files = await planFiles(this.snap, { fromMs: agg.startMs, toMs: agg.endMs });
+    // Whole days are planned, so each day's files can be compared with what its rollup was made from.
+    const firstDay = dayOf(agg.startMs), lastDay = dayOf(agg.endMs - 1);
+    const files = await planFiles(this.snap, { fromMs: firstDay * MS_PER_DAY, toMs: (lastDay + 1) * MS_PER_DAY });
     if (!files.length) return { rows: [], rowsRead: 0, tables: ['iceberg'] };
-    // Bounds are whole milliseconds rounded outwards, so "inside" is never wrong.
-    const split = { inside: [] as string[], edge: [] as string[] };
-    for (const f of files) (f.timestampMinMs >= agg.startMs && f.timestampMaxMs < agg.endMs ? split.inside : split.edge).push(f.localPath);
-    const { sql, params } = duckdbAggregate(agg, split);
+    const byDay = new Map<number, PlannedFile[]>();
+    for (const f of files) byDay.set(f.partitionDay, [...(byDay.get(f.partitionDay) ?? []), f]);
+    const sets = this.setsFor(byDay, firstDay, lastDay);
+    const covered = (day: number) => sets.length > 0 && sets[0]!.files.has(day);
+    // Runs of days alike (rolled up or not), each covered by rollups or flows.
+    const pieces: { table: SetTable; fromMs: number; toMs: number }[] = [];
+    for (let day = firstDay; day <= lastDay;) {
+      let end = day;
+      while (end + 1 <= lastDay && covered(end + 1) === covered(day)) end++;
+      const from = Math.max(agg.startMs, day * MS_PER_DAY), to = Math.min(agg.endMs, (end + 1) * MS_PER_DAY);
+      pieces.push(...(covered(day) ? cover(sets, RAW, agg, from, to) : [{ table: RAW, fromMs: from, toMs: to }]));
+      day = end + 1;
+    }
+    let rowsRead = 0;
+    const tables = new Set<string>();
+    const duckPieces: DuckPiece[] = pieces.map((p) => {
+      if (p.table.kind === 'raw') {
+        const inside: string[] = [], edge: string[] = [];
+        for (const f of files) {
+          if (f.timestampMaxMs < p.fromMs || f.timestampMinMs >= p.toMs) continue;
+          // Bounds are whole milliseconds rounded outwards, so "inside" is never wrong.
+          (f.timestampMinMs >= p.fromMs && f.timestampMaxMs < p.toMs ? inside : edge).push(f.localPath);
+          rowsRead += f.recordCount;
+        }
+        if (inside.length + edge.length) tables.add('iceberg');
+        return { kind: 'raw', fromMs: p.fromMs, toMs: p.toMs, inside, edge };
+      }
+      const chosen: string[] = [];
+      for (let d = dayOf(p.fromMs); d <= dayOf(p.toMs - 1); d++) chosen.push(...(p.table.files.get(d) ?? []));
+      tables.add(`iceberg rollup ${p.table.name}`);
+      return { kind: 'rollup', fromMs: p.fromMs, toMs: p.toMs, files: chosen, eitherHost: p.table.eitherHost };
+    });
+    rowsRead += this.rollupRows(pieces);
+    if (!duckPieces.some((p) => (p.kind === 'raw' ? p.inside.length + p.edge.length : p.files.length) > 0)) return { rows: [], rowsRead: 0, tables: ['iceberg'] };
+    const { sql, params } = duckdbAggregate(agg, duckPieces);
     const raw = await this.duck.all(sql, params, signal);
     const rows = raw.map((r) => ({
       keys: agg.keys.map((d, i) => canonicalKey(d, r[`k${i}`])),
       ...(agg.interval ? { bucket: Number(r.bucket) } : {}),
       bytes: Number(r.bytes ?? 0), packets: Number(r.packets ?? 0), flows: Number(r.flows ?? 0),
     }));
-    return { rows, rowsRead: files.reduce((s, f) => s + f.recordCount, 0), tables: ['iceberg'] };
+    return { rows, rowsRead, tables: [...tables] };
+  }
+
+  /**
+   * The rollup sets, each with its files of the days in [firstDay, lastDay]
+   * whose rollup was made from exactly the files the snapshot has for that day
+   * (every set of such a day is there: the rollup pass writes them together).
+   */
+  private setsFor(byDay: Map<number, PlannedFile[]>, firstDay: number, lastDay: number): SetTable[] {
+    const good = new Set<number>();
+    for (const [day, files] of byDay) {
+      if (day < firstDay || day > lastDay) continue;
+      const fingerprint = sourceFingerprint(files);
+      const mine = this.rollups.filter((r) => r.day === day);
+      if (mine.length === ROLLUP_SETS.length && mine.every((r) => r.source === fingerprint) && ROLLUP_SETS.every((s) => mine.some((r) => r.set === s.name))) good.add(day);
+    }
+    if (!good.size) return [];
+    return ROLLUP_SETS.map((s) => {
+      const files = new Map<number, string[]>();
+      for (const r of this.rollups) if (r.set === s.name && good.has(r.day)) files.set(r.day, [...(files.get(r.day) ?? []), localPath(r.file.path)]);
+      return { kind: 'rollup', name: s.name, grainSeconds: s.grainSeconds, dims: new Set(s.dims), eitherHost: !!s.eitherHost, files };
+    });
+  }
+
+  private rollupRows(pieces: { table: SetTable; fromMs: number; toMs: number }[]): number {
+    let n = 0;
+    for (const p of pieces) {
+      if (p.table.kind === 'raw') continue;
+      for (const r of this.rollups) if (r.set === p.table.name && r.day >= dayOf(p.fromMs) && r.day <= dayOf(p.toMs - 1)) n += r.file.recordCount;
+    }
+    return n;
   }
 }

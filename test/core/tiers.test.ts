@@ -5,13 +5,15 @@
 // range crossing the realtime threshold is stitched without gap or overlap.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/process.js';
 import { makeRecords } from './records.js';
 import { expected } from './reference.js';
 import { shapes } from './shapes.js';
-import { call, coreConfig, startCore, writeCold, writeHot, hotCount, TOKEN, USER } from './fixtures.js';
+import { call, coreConfig, log, startCore, writeCold, writeHot, hotCount, TOKEN, USER } from './fixtures.js';
+import { FsCatalog } from '../../consumers/iceberg/catalog-fs.js';
+import { buildRollups } from '../../consumers/iceberg/rollup.js';
 import type { CoreService } from '../../core-extension/service.js';
 
 const HOUR = 3_600_000;
@@ -25,12 +27,17 @@ const { SHAPES, url, want } = shapes(records, NOW, START, END);
 const COLD_LAG = 2 * HOUR;
 
 const dirs = { ch: tempDir('core-ch'), ice: tempDir('core-ice'), iceLagging: tempDir('core-ice-lag'), ui: tempDir('core-ui') };
+// The cold table's rollups sit beside it (consumers/iceberg/rollup.ts).
+const rollupDir = `${dirs.ice.path}-rollups`;
 let core: CoreService;
 let stitched: CoreService;
 
 before(async () => {
   await writeHot({ clickhouse_url: '', clickhouse_data_dir: dirs.ch.path }, records);
   await writeCold(dirs.ice.path, records);
+  // Every day before NOW's is closed: the cold tier answers those from rollups, today from the flows.
+  const rolled = await buildRollups(new FsCatalog(dirs.ice.path), { settleMs: 0, now: NOW }, log);
+  assert.ok(rolled.length >= 1, 'at least one closed day rolled up');
   await writeCold(dirs.iceLagging.path, records.filter((r) => r.timestamp < NOW - COLD_LAG));
   mkdirSync(join(dirs.ui.path, 'historical'), { recursive: true });
   writeFileSync(join(dirs.ui.path, 'index.html'), '<html>ui</html>');
@@ -45,6 +52,7 @@ after(async () => {
   await core?.stop();
   await stitched?.stop();
   for (const d of Object.values(dirs)) d.remove();
+  rmSync(rollupDir, { recursive: true, force: true });
 });
 
 const get = (svc: CoreService, path: string) => call(svc.httpPort, 'GET', path, { token: TOKEN });
@@ -75,6 +83,45 @@ test('the hot tier answers from the coarse rollups where they fit (their answers
   assert.deepEqual(await tablesOf('group_by=dst_port&limit=3', day, day + 86_400_000), ['netflow.flows_1d_dst_ports', 'netflow.flows_1m_links']);
   const r = await get(core, `/api/netflow/realtime?start=${day}&end=${day + 86_400_000}&group_by=dst_port&limit=3`);
   assert.deepEqual(r.json().results, expected(records, { startMs: day, endMs: day + 86_400_000, groupBy: ['dst_port'], limit: 3, filters: [], metric: 'bytes' }));
+});
+
+test('the cold tier answers closed days from its rollups (the answers above are checked against the records)', async () => {
+  const tablesOf = async (params: string) => (await get(core, `/api/netflow/historical?start=${START}&end=${END}&${params}`)).json().meta.tables as string[];
+  const top = await tablesOf('group_by=src_ip&limit=5');
+  assert.ok(top.some((t) => t.startsWith('iceberg rollup src_hosts_')), top.join());
+  assert.ok(top.includes('iceberg'), 'today (not closed) and the sub-hour edges from the flows');
+  assert.ok((await tablesOf('group_by=time&interval=1h&filter=ip=10.20.0.5')).some((t) => t.startsWith('iceberg rollup hosts_1')));
+  // Not in any rollup set: the flows answer the groups (the "other" row's total comes from the links set).
+  assert.deepEqual(await tablesOf('group_by=src_as&limit=3'), ['iceberg', 'iceberg rollup links_1h']);
+});
+
+test('a day changed after its rollup was made is answered from the flows until the rollup pass redoes it', async () => {
+  const dir = tempDir('core-ice-late');
+  let late: CoreService | undefined;
+  try {
+    const day = Math.floor((NOW - 26 * HOUR) / 86_400_000) * 86_400_000;
+    const base = makeRecords(3000, day, day + 86_400_000, 11);
+    await writeCold(dir.path, base);
+    assert.equal((await buildRollups(new FsCatalog(dir.path), { settleMs: 0, now: NOW }, log)).length, 1);
+    // Late flows of that day arrive after its rollup.
+    const extra = makeRecords(500, day, day + 86_400_000, 12);
+    await writeCold(dir.path, extra, 2000, 1000);
+    late = await startCore(await coreConfig({ netflow: { clickhouse_data_dir: dirs.ch.path, iceberg_path: dir.path } }));
+    const path = `/api/netflow/historical?start=${day}&end=${day + 86_400_000}&group_by=dst_port&limit=4`;
+    const want = expected([...base, ...extra], { startMs: day, endMs: day + 86_400_000, groupBy: ['dst_port'], limit: 4, filters: [], metric: 'bytes' });
+    const stale = (await get(late, path)).json();
+    assert.deepEqual(stale.meta.tables, ['iceberg'], 'the rollup no longer matches the day: not used');
+    assert.deepEqual(stale.results, want);
+    assert.equal((await buildRollups(new FsCatalog(dir.path), { settleMs: 0, now: NOW }, log)).length, 1, 'the changed day is redone');
+    assert.equal((await buildRollups(new FsCatalog(dir.path), { settleMs: 0, now: NOW }, log)).length, 0, 'and only once');
+    const fresh = (await get(late, path)).json();
+    assert.deepEqual(fresh.meta.tables, ['iceberg rollup dst_ports_1d', 'iceberg rollup links_1h']);
+    assert.deepEqual(fresh.results, want);
+  } finally {
+    await late?.stop();
+    dir.remove();
+    rmSync(`${dir.path}-rollups`, { recursive: true, force: true });
+  }
 });
 
 test('the unified route picks the tier by realtime_threshold', async () => {
