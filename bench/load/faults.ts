@@ -128,7 +128,7 @@ class Relay {
 
 function fillDisk(path: string): void {
   // Whatever is left, in one file: then nothing more fits.
-  try { execFileSync('dd', ['if=/dev/zero', `of=${join(path, 'filler')}`, 'bs=1M', 'status=none']); } catch { /* ENOSPC: full, as intended */ }
+  try { execFileSync('dd', ['if=/dev/zero', `of=${join(path, 'filler')}`, 'bs=64K', 'status=none'], { stdio: 'ignore' }); } catch { /* ENOSPC: full, as intended */ }
 }
 
 export const FAULTS: Fault[] = [
@@ -207,21 +207,18 @@ function logLines(p: Pipeline, sinceMs: number): string[] {
 function watch(p: Pipeline): { stop(): string[] } {
   const seen = new Set<string>();
   let on = true;
-  void (async () => {
-    while (on) {
-      const c = await p.metrics('checker').catch(() => undefined);
-      seen.add(c ? `checker health: ${c['netflow_checker_nats_connected'] === 1 ? 'SERVING' : 'NOT_SERVING (NATS unavailable)'}` : 'checker: no answer (process down)');
-      if (p.services.includes('core')) {
-        const r = await fetch(`${p.apiBase}/api/netflow/status`, { headers: { authorization: `Bearer ${API_TOKEN}` }, signal: AbortSignal.timeout(5000) }).catch(() => undefined);
-        if (!r) seen.add('core API: connection refused or timed out');
-        else {
-          const body = await r.json().catch(() => ({})) as { status?: string; problems?: string[] };
-          seen.add(`core /api/netflow/status: HTTP ${r.status} ${body.status ?? ''}${body.problems?.length ? ` (${body.problems.map((x) => x.slice(0, 80)).join('; ')})` : ''}`);
-        }
-      }
-      await sleep(1000);
-    }
-  })();
+  // Two loops: a core stuck on a dead broker must not hide what the checker says.
+  const every = async (probe: () => Promise<void>) => { while (on) { await probe(); await sleep(500); } };
+  void every(async () => {
+    const c = await p.metrics('checker').catch(() => undefined);
+    seen.add(c ? `checker health: ${c['netflow_checker_nats_connected'] === 1 ? 'SERVING' : 'NOT_SERVING (NATS unavailable)'}` : 'checker: no answer (process down)');
+  });
+  if (p.services.includes('core')) void every(async () => {
+    const r = await fetch(`${p.apiBase}/api/netflow/status`, { headers: { authorization: `Bearer ${API_TOKEN}` }, signal: AbortSignal.timeout(5000) }).catch(() => undefined);
+    if (!r) { seen.add('core API: connection refused or timed out'); return; }
+    const body = await r.json().catch(() => ({})) as { status?: string; problems?: string[] };
+    seen.add(`core /api/netflow/status: HTTP ${r.status} ${body.status ?? ''}${body.problems?.length ? ` (${body.problems.map((x) => x.slice(0, 80)).join('; ')})` : ''}`);
+  });
   return { stop: () => { on = false; return [...seen]; } };
 }
 
@@ -231,7 +228,7 @@ async function waitMarkerStored(p: Pipeline, m: Marker, timeoutMs: number): Prom
     await waitFor(`flow ${markerKey(m)} in both tiers`, async () => {
       if (!(await clickhouseMarkers(engine, [m]).catch(() => new Set<string>())).has(markerKey(m))) return false;
       return (await icebergStored(p.icebergPath, [m])).markersFound.has(markerKey(m));
-    }, timeoutMs, 1000);
+    }, timeoutMs, 250);
   } finally { await engine.close(); }
   return Date.now();
 }
@@ -275,12 +272,17 @@ export async function runFault(fault: Fault, timing: FaultTiming, dirPath?: stri
     const faultAt = Date.now();
     await fault.run(ctx);
     const healedAt = Date.now();
+    // Recovered: a flow sent after the fault ended is queryable in both tiers (watched from now on).
+    const recovery = (async () => {
+      let m: Marker | undefined;
+      await waitFor('a flow sent after the fault', () => Boolean(m = load!.markers().find((x) => x.sentMs > healedAt + 200)), 30_000, 100);
+      return (await waitMarkerStored(p!, m!, 5 * 60_000)) - healedAt;
+    })();
     await sleep(timing.afterMs);
     const ledger = await load.stop();
     load = undefined;
-    const after = ledger.markers.find((m) => m.sentMs > healedAt + 500) ?? ledger.markers.at(-1)!;
     const drainMs = await drain(p, 10 * 60_000);
-    const recoveredAt = await waitMarkerStored(p, after, 60_000);
+    const recoverMs = await recovery;
     const saw = [...watcher.stop(), ...logLines(p, faultAt)];
     const drops = ctx.checkerDropsBefore + await checkerDrops(p);
     const engine = await clickhouseEngine(p);
@@ -300,13 +302,14 @@ export async function runFault(fault: Fault, timing: FaultTiming, dirPath?: stri
     const verdict = !dupFree ? 'DUPLICATES' : !lossOk ? `UNEXPLAINED LOSS (expected ${expectedLoss})` : ch.lost === 0 && ice.lost === 0 ? 'nothing lost' : ctx.downWindow ? 'lost only what the dead checker held or was sent while nothing listened' : 'lost exactly the counted drops';
     return {
       name: fault.name, what: fault.what, sent: totals(ledger.sources).flows, clickhouse: ch, iceberg: ice, checkerDrops: drops, sentWhileDown, heldAtKill: ctx.heldAtKill,
-      recoverMs: recoveredAt - healedAt, drainMs, saw, ok: dupFree && lossOk, verdict,
+      recoverMs, drainMs, saw, ok: dupFree && lossOk, verdict,
     };
   } finally {
     await load?.stop().catch(() => {});
     await p?.close().catch(() => {});
     await fault.cleanup?.(dir.path);
-    dir.remove();
+    // FAULTS_KEEP=1 keeps the run folder (configs, logs/) to look into.
+    if (process.env.FAULTS_KEEP) console.error(`  kept ${dir.path}`); else dir.remove();
   }
 }
 

@@ -33,6 +33,8 @@ export interface PipelineOptions {
   parquetWriter?: Record<string, unknown>;
   /** Stream bytes buffered for lagging writers (the default 1 GiB is ~2 min at 100k flows/s). */
   streamMaxBytes?: number;
+  /** Services run with V8's CPU profiler (--cpu-prof), profiles written to dir/profiles when they stop. */
+  profile?: ServiceName[];
 }
 
 interface Running { proc: ChildProcess; exited: Promise<void> }
@@ -126,7 +128,8 @@ export class Pipeline {
   async startService(name: ServiceName): Promise<void> {
     if (this.running.has(name)) throw new Error(`${name} is already running`);
     const fd = openSync(this.logFile(name), 'a');
-    const proc = spawn(process.execPath, [CLI, name, '--config', this.configFile(name)], { stdio: ['ignore', fd, fd], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' } });
+    const profile = this.opts.profile?.includes(name) ? ['--cpu-prof', '--cpu-prof-dir', join(this.opts.dir, 'profiles', name)] : [];
+    const proc = spawn(process.execPath, [...profile, CLI, name, '--config', this.configFile(name)], { stdio: ['ignore', fd, fd], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' } });
     closeSync(fd);
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     const reap = () => { if (proc.exitCode === null) proc.kill('SIGKILL'); };

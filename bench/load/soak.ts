@@ -2,6 +2,7 @@
 //
 //   npm run build && node dist/bench/load/soak.js [--exporters 100] [--rate 1000] [--duration 10m]
 //       [--clickhouse chdb|server] [--cold-interval 30s] [--drain-timeout 5m] [--workers N] [--keep]
+//       [--report FILE] [--profile clickhouse-writer,parquet-writer,checker]
 //
 // --rate is flows/s per exporter. Starts nats-server, the checker,
 // clickhouse-writer (embedded chDB, or a clickhouse-server 18.16 of its own
@@ -25,7 +26,8 @@ import { execSync } from 'node:child_process';
 import { startLoad, parseDuration } from './generator.js';
 import { totals, type Ledger, type Marker } from './ledger.js';
 import { accountingLatency, clickhouseEngine, clickhouseMarkers, clickhouseStored, compare, icebergStored, markerKey, quantile, ResourceSampler, type Comparison } from './measure.js';
-import { Pipeline } from './pipeline.js';
+import { Pipeline, type ServiceName } from './pipeline.js';
+import { topSelfTime } from './profile.js';
 import { tempDir, waitFor } from '../../test/helpers/process.js';
 
 const { values } = parseArgs({
@@ -33,7 +35,7 @@ const { values } = parseArgs({
     exporters: { type: 'string', default: '100' }, rate: { type: 'string', default: '1000' }, duration: { type: 'string', default: '10m' },
     clickhouse: { type: 'string', default: 'chdb' }, 'cold-interval': { type: 'string', default: '30s' },
     'drain-timeout': { type: 'string', default: '5m' }, workers: { type: 'string' }, keep: { type: 'boolean', default: false },
-    report: { type: 'string' },
+    report: { type: 'string' }, profile: { type: 'string' },
   },
 });
 
@@ -47,7 +49,8 @@ async function main(): Promise<void> {
   const exporters = Number(values.exporters), rate = Number(values.rate), durationMs = parseDuration(values.duration!);
   const engineKind = values.clickhouse === 'server' ? 'server' : 'chdb';
   const dir = tempDir('soak');
-  const pipeline = await Pipeline.start({ dir: dir.path, clickhouse: engineKind, coldIntervalMs: parseDuration(values['cold-interval']!) });
+  const profile = values.profile ? values.profile.split(',') as ServiceName[] : undefined;
+  const pipeline = await Pipeline.start({ dir: dir.path, clickhouse: engineKind, coldIntervalMs: parseDuration(values['cold-interval']!), profile });
   console.error(`pipeline up in ${dir.path} (ClickHouse: ${engineKind}); load: ${exporters} exporters x ${rate} flows/s for ${values.duration}`);
   // The generator's threads run in this process (with the harness's polling).
   const sampler = new ResourceSampler(pipeline, () => [['load-generator + harness', process.pid]]);
@@ -106,6 +109,9 @@ async function main(): Promise<void> {
     const ch = compare(ledger.sources, await clickhouseStored(chEngine));
     if (!engine) await chEngine.close();
     const ice = compare(ledger.sources, (await icebergStored(pipeline.icebergPath)).sources);
+    // Profiles are written when a service exits.
+    for (const s of profile ?? []) await pipeline.stop(s);
+    const profiles = Object.fromEntries((profile ?? []).map((s) => [s, topSelfTime(join(dir.path, 'profiles', s))]));
     const accounting = accountingLatency(ledger.curve, storedCurve);
     const sorted = [...latencies].sort((a, b) => a - b);
     const report = {
@@ -118,7 +124,7 @@ async function main(): Promise<void> {
       },
       writerRows, clickhouse: ch, iceberg: ice,
       latency: { markers: ledger.markers.length, found: found.size, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: sorted.at(-1), accounting },
-      processes: sampler.summary(), lag: sampler.lag, loadavg: sampler.loadavg, samples: sampler.samples,
+      profiles, processes: sampler.summary(), lag: sampler.lag, loadavg: sampler.loadavg, samples: sampler.samples,
     };
     const reportFile = values.report ?? `/tmp/soak-${Date.now()}.json`;
     writeFileSync(reportFile, JSON.stringify(report, null, 1));
@@ -163,6 +169,9 @@ function printReport(r: any, ledger: Ledger): void {
     '',
     `Writer lag (stream messages not yet acknowledged), every ~30 s: ${lagSeries(r.lag)}`,
     `Load average (1 min), every ~30 s: ${r.loadavg.filter((_: unknown, i: number) => i % 6 === 0).map((l: { one: number }) => l.one).join(', ')}`,
+    ...Object.entries(r.profiles as Record<string, Array<{ fn: string; percent: number }>>).flatMap(([s, top]) => [
+      '', `CPU profile of ${s} (self time, main thread):`, '', ...top.map((t) => `- ${t.percent.toFixed(1)}% ${t.fn}`),
+    ]),
   ];
   console.log(lines.join('\n'));
 }
