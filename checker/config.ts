@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
-import { ConfigError, loadConfig, type Schema } from '../common/config.js';
+import { bounded, ConfigError, loadConfig, type Schema } from '../common/config.js';
 import { securitySchema, type SecurityConfig } from '../common/security.js';
 import { streamSchema, type StreamLimits } from '../common/stream.js';
 
@@ -34,14 +34,6 @@ export interface CheckerConfig {
   stream: StreamLimits;
 }
 
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s]*):(\d{1,5})$/;
-
-function hostPortOrEmpty(value: unknown): void {
-  if (value === '') return;
-  const m = typeof value === 'string' ? HOST_PORT.exec(value) : null;
-  if (!m || Number(m[2]) > 65535) throw new Error('must be host:port (":9184", "127.0.0.1:9184") or "" to disable');
-}
-
 // Rates for exporters that do not announce one. A list, not an object keyed by
 // address: convict reads dots in keys as nesting.
 function samplingRates(value: unknown): void {
@@ -59,26 +51,12 @@ function collectorId(value: unknown): void {
   if (typeof value !== 'string' || !/^[A-Za-z0-9._:@-]{1,128}$/.test(value)) throw new Error('must be 1-128 characters of letters, digits and . _ : @ -');
 }
 
-function natsUrl(value: unknown): void {
-  const servers = typeof value === 'string' ? value.split(',').map((x) => x.trim()).filter(Boolean) : [];
-  if (!servers.length) throw new Error('must name at least one server ("nats://host:4222", comma separated)');
-  for (const s of servers) {
-    try { new URL(s.includes('://') ? s : `nats://${s}`); } catch { throw new Error(`"${s}" is not a URL`); }
-  }
-}
-
-function bounded(min: number, max: number) {
-  return (value: unknown) => {
-    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) throw new Error(`must be an integer from ${min} to ${max}`);
-  };
-}
-
 export const checkerSchema: Schema<CheckerConfig> = {
   listen_addr: { doc: 'NetFlow UDP address; ":2055" is every IPv4 and IPv6 address', format: 'host-port', default: ':2055' },
-  nats_url: { doc: 'NATS server(s), comma separated', format: natsUrl, default: 'nats://localhost:4222' },
+  nats_url: { doc: 'NATS server(s), comma separated', format: 'nats-url', default: 'nats://localhost:4222' },
   security: securitySchema({ role: 'checker', cert_file: 'netflow.pem', key_file: 'netflow-key.pem' }),
   grpc_listen_addr: { doc: 'gRPC address the ServiceRadar agent checks (health + GetStatus)', format: 'host-port', default: ':50084' },
-  metrics_listen_addr: { doc: 'Prometheus /metrics address; "" disables it', format: hostPortOrEmpty, default: ':9184' },
+  metrics_listen_addr: { doc: 'Prometheus /metrics address; "" disables it', format: 'host-port-or-empty', default: ':9184' },
   collector_id: { doc: 'name of this checker in every batch and status', format: collectorId, default: hostname().replace(/[^A-Za-z0-9._:@-]/g, '_').slice(0, 128) || 'checker' },
   receive_buffer_bytes: { doc: 'UDP socket receive buffer asked of the kernel (capped by net.core.rmem_max)', format: 'positive-int', default: 32 * 1024 * 1024 },
   queue_size: { doc: 'flow records held while NATS is slow or down', format: 'positive-int', default: 200_000 },

@@ -56,6 +56,46 @@ convict.addFormat({
   },
 });
 
+convict.addFormat({
+  name: 'host-port-or-empty',
+  validate(value: unknown) {
+    if (value === '') return;
+    const m = typeof value === 'string' ? /^(\[[0-9a-fA-F:.]+\]|[^:\s]*):(\d{1,5})$/.exec(value) : null;
+    if (!m || Number(m[2]) > 65535) throw new Error('must be host:port (":9184", "127.0.0.1:9184") or "" to disable');
+  },
+});
+
+convict.addFormat({
+  name: 'nats-url',
+  validate(value: unknown) {
+    const servers = typeof value === 'string' ? value.split(',').map((x) => x.trim()).filter(Boolean) : [];
+    if (!servers.length) throw new Error('must name at least one server ("nats://host:4222", comma separated)');
+    for (const s of servers) {
+      try { new URL(s.includes('://') ? s : `nats://${s}`); } catch { throw new Error(`"${s}" is not a URL`); }
+    }
+  },
+});
+
+// The PRD's example says tcp://localhost:9000; we speak HTTP, so say which URL to use instead.
+convict.addFormat({
+  name: 'clickhouse-url',
+  validate(value: unknown) {
+    if (value === '') return;
+    let u: URL;
+    try { u = new URL(String(value)); } catch { throw new Error('must be an http(s) URL such as http://localhost:8123, or "" for embedded chDB'); }
+    if (u.protocol === 'tcp:' || u.protocol === 'clickhouse:') throw new Error(`the native protocol (${u.protocol}//, port 9000) is not supported: use the HTTP interface, e.g. http://${u.hostname || 'localhost'}:8123`);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('must be an http:// or https:// URL, or "" for embedded chDB');
+    if (u.username || u.password) throw new Error('must not carry credentials: use clickhouse_user and clickhouse_password');
+  },
+});
+
+/** A format for an integer setting with limits. */
+export function bounded(min: number, max: number): (value: unknown) => void {
+  return (value: unknown) => {
+    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) throw new Error(`must be an integer from ${min} to ${max}`);
+  };
+}
+
 export type Schema<T> = convict.Schema<T>;
 
 /**

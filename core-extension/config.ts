@@ -71,22 +71,12 @@ function entries<T>(fields: (keyof T & string)[], pattern: Partial<Record<keyof 
   };
 }
 
-/** The PRD's example says tcp://localhost:9000; we speak HTTP, so say which URL to use instead. */
-function clickhouseUrl(value: unknown): void {
-  if (value === '') return;
-  let u: URL;
-  try { u = new URL(String(value)); } catch { throw new Error('must be an http(s) URL such as http://localhost:8123, or "" for embedded chDB'); }
-  if (u.protocol === 'tcp:' || u.protocol === 'clickhouse:') throw new Error(`the native protocol (${u.protocol}//, port 9000) is not supported: use the HTTP interface, e.g. http://${u.hostname || 'localhost'}:8123`);
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('must be an http:// or https:// URL, or "" for embedded chDB');
-  if (u.username || u.password) throw new Error('must not carry credentials: use clickhouse_user and clickhouse_password');
-}
-
 export const SCRYPT_HASH = /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/;
 export const TOKEN_HASH = /^sha256\$[0-9a-f]{64}$/;
 
 export const coreSchema: Schema<CoreConfig> = {
   netflow: {
-    clickhouse_url: { doc: 'ClickHouse HTTP(S) URL (http://host:8123); empty = embedded chDB', format: clickhouseUrl, default: '' },
+    clickhouse_url: { doc: 'ClickHouse HTTP(S) URL (http://host:8123); empty = embedded chDB', format: 'clickhouse-url', default: '' },
     clickhouse_user: { doc: 'ClickHouse user', format: String, default: 'default' },
     clickhouse_password: { doc: 'ClickHouse password', format: String, default: '', sensitive: true },
     clickhouse_database: { doc: 'database the writer created the tables in', format: String, default: 'netflow' },

@@ -2,7 +2,7 @@
 // clickhouse_url, batch_size, security) plus the engine, credentials, TLS,
 // retention and stream settings. Every key is validated and an invalid one is
 // named; the password is marked sensitive and never logged.
-import { ConfigError, loadConfig, type Schema } from '../../common/config.js';
+import { bounded, ConfigError, loadConfig, type Schema } from '../../common/config.js';
 import { securitySchema, type SecurityConfig } from '../../common/security.js';
 import { streamSchema, type StreamLimits } from '../../common/stream.js';
 import { redactUrl } from './engine.js';
@@ -35,47 +35,15 @@ export interface ClickHouseWriterConfig {
   stream: StreamLimits;
 }
 
-function clickhouseUrl(value: unknown): void {
-  if (value === '') return;
-  if (typeof value !== 'string') throw new Error('must be a string');
-  let u: URL;
-  try { u = new URL(value); } catch { throw new Error('must be an http(s) URL such as http://localhost:8123, or "" for embedded chDB'); }
-  if (u.protocol === 'tcp:' || u.protocol === 'clickhouse:') {
-    throw new Error(`the native protocol (${u.protocol}//, port 9000) is not supported: use the HTTP interface, e.g. http://${u.hostname || 'localhost'}:8123`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('must be an http:// or https:// URL, or "" for embedded chDB');
-  if (u.username || u.password) throw new Error('must not carry credentials: use clickhouse_user and clickhouse_password');
-}
-
 function identifier(value: unknown): void {
   if (typeof value !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) throw new Error('must be letters, digits and _ (not starting with a digit)');
 }
 
-function natsUrl(value: unknown): void {
-  const servers = typeof value === 'string' ? value.split(',').map((x) => x.trim()).filter(Boolean) : [];
-  if (!servers.length) throw new Error('must name at least one server ("nats://host:4222", comma separated)');
-  for (const s of servers) {
-    try { new URL(s.includes('://') ? s : `nats://${s}`); } catch { throw new Error(`"${s}" is not a URL`); }
-  }
-}
-
-function hostPortOrEmpty(value: unknown): void {
-  if (value === '') return;
-  const m = typeof value === 'string' ? /^(\[[0-9a-fA-F:.]+\]|[^:\s]*):(\d{1,5})$/.exec(value) : null;
-  if (!m || Number(m[2]) > 65535) throw new Error('must be host:port (":9185", "127.0.0.1:9185") or "" to disable');
-}
-
-function bounded(min: number, max: number) {
-  return (value: unknown) => {
-    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) throw new Error(`must be an integer from ${min} to ${max}`);
-  };
-}
-
 export const writerSchema: Schema<ClickHouseWriterConfig> = {
-  nats_url: { doc: 'NATS server(s), comma separated', format: natsUrl, default: 'nats://localhost:4222' },
+  nats_url: { doc: 'NATS server(s), comma separated', format: 'nats-url', default: 'nats://localhost:4222' },
   security: securitySchema({ role: 'clickhouse-writer', cert_file: 'netflow-clickhouse.pem', key_file: 'netflow-clickhouse-key.pem' }),
   // sensitive: a URL with credentials in it must not be echoed back in the error.
-  clickhouse_url: { doc: 'ClickHouse HTTP(S) URL (http://host:8123); empty = embedded chDB in clickhouse_data_dir', format: clickhouseUrl, default: '', sensitive: true },
+  clickhouse_url: { doc: 'ClickHouse HTTP(S) URL (http://host:8123); empty = embedded chDB in clickhouse_data_dir', format: 'clickhouse-url', default: '', sensitive: true },
   clickhouse_user: { doc: 'ClickHouse user', format: String, default: 'default' },
   clickhouse_password: { doc: 'ClickHouse password', format: String, default: '', sensitive: true },
   clickhouse_database: { doc: 'database of the flows tables (created if missing)', format: identifier, default: 'netflow' },
@@ -92,7 +60,7 @@ export const writerSchema: Schema<ClickHouseWriterConfig> = {
   retention_interval: { doc: 'how often expired day partitions are dropped ("1h")', format: 'duration-ms', default: 3_600_000 },
   ack_wait: { doc: 'redelivery delay of an unacknowledged message ("60s")', format: 'duration-ms', default: 60_000 },
   max_ack_pending: { doc: 'stream messages held unacknowledged at once', format: bounded(1, 1_000_000), default: 20_000 },
-  metrics_listen_addr: { doc: 'Prometheus /metrics address; "" disables it', format: hostPortOrEmpty, default: ':9185' },
+  metrics_listen_addr: { doc: 'Prometheus /metrics address; "" disables it', format: 'host-port-or-empty', default: ':9185' },
   stream: streamSchema,
 };
 

@@ -13,7 +13,7 @@
 // records is about 100 MB of decoded records in memory. Snapshots are kept 7
 // days for time travel (see snapshot_retention) and compaction folds each
 // finished day's files and manifests into a few.
-import { ConfigError, loadConfig, type Schema } from '../../common/config.js';
+import { bounded, ConfigError, loadConfig, type Schema } from '../../common/config.js';
 import { securitySchema, type SecurityConfig } from '../../common/security.js';
 import { streamSchema, type StreamLimits } from '../../common/stream.js';
 
@@ -44,22 +44,6 @@ export interface ParquetWriterConfig {
   stream: StreamLimits;
 }
 
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s]*):(\d{1,5})$/;
-
-function hostPortOrEmpty(value: unknown): void {
-  if (value === '') return;
-  const m = typeof value === 'string' ? HOST_PORT.exec(value) : null;
-  if (!m || Number(m[2]) > 65535) throw new Error('must be host:port (":9186", "127.0.0.1:9186") or "" to disable');
-}
-
-function natsUrl(value: unknown): void {
-  const servers = typeof value === 'string' ? value.split(',').map((x) => x.trim()).filter(Boolean) : [];
-  if (!servers.length) throw new Error('must name at least one server ("nats://host:4222", comma separated)');
-  for (const s of servers) {
-    try { new URL(s.includes('://') ? s : `nats://${s}`); } catch { throw new Error(`"${s}" is not a URL`); }
-  }
-}
-
 function catalogUrl(value: unknown): void {
   if (value === '') return;
   let u: URL;
@@ -71,18 +55,12 @@ function tableName(value: unknown): void {
   if (typeof value !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(value)) throw new Error('must be namespace.table, e.g. "default.netflow"');
 }
 
-function bounded(min: number, max: number) {
-  return (value: unknown) => {
-    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) throw new Error(`must be an integer from ${min} to ${max}`);
-  };
-}
-
 function memoryLimit(value: unknown): void {
   if (typeof value !== 'string' || !/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(value)) throw new Error('must be a size like "512MB" or "2GB"');
 }
 
 export const parquetWriterSchema: Schema<ParquetWriterConfig> = {
-  nats_url: { doc: 'NATS server(s), comma separated', format: natsUrl, default: 'nats://localhost:4222' },
+  nats_url: { doc: 'NATS server(s), comma separated', format: 'nats-url', default: 'nats://localhost:4222' },
   output_path: { doc: 'the table folder (filesystem catalog), or the location a REST catalog creates the table at ("" = its default)', format: String, default: '/var/lib/serviceradar/netflow/iceberg' },
   iceberg_catalog: { doc: 'Iceberg REST catalog URL ("http://localhost:8080"); "" = the filesystem catalog in output_path', format: catalogUrl, default: '' },
   iceberg_table: { doc: 'namespace.table', format: tableName, default: 'default.netflow' },
@@ -106,7 +84,7 @@ export const parquetWriterSchema: Schema<ParquetWriterConfig> = {
     threads: { doc: 'DuckDB threads used to sort and encode', format: bounded(1, 256), default: 2 },
     memory_limit: { doc: 'DuckDB memory limit ("1GB"); larger batches spill to disk', format: memoryLimit, default: '1GB' },
   },
-  metrics_listen_addr: { doc: 'Prometheus /metrics address; "" disables it', format: hostPortOrEmpty, default: ':9186' },
+  metrics_listen_addr: { doc: 'Prometheus /metrics address; "" disables it', format: 'host-port-or-empty', default: ':9186' },
   security: securitySchema({ role: 'parquet-writer', cert_file: 'netflow-parquet.pem', key_file: 'netflow-parquet-key.pem' }),
   stream: streamSchema,
 };
