@@ -192,7 +192,7 @@ export async function buildDataset(root: string, hotRows: number, coldRows: numb
   else await migrateHot(hotDir);
   if (!done(coldDir)) await buildCold(coldDir, coldRows, endMs, say);
   const nfcapdFromMs = endMs - nfdumpDays * DAY;
-  if (!done(nfcapdDir)) await buildNfcapd(nfcapdDir, coldDir, nfcapdFromMs, endMs, say);
+  if (nfdumpDays > 0 && !done(nfcapdDir)) await buildNfcapd(nfcapdDir, coldDir, nfcapdFromMs, endMs, say);
   return { hotDir, coldDir, nfcapdDir, nfcapdFromMs, endMs, hotRows, coldRows };
 }
 

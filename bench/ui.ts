@@ -30,13 +30,13 @@ interface View { id: string; name: string; path: string; chart: string; targetMs
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { 'hot-rows': { type: 'string' }, 'cold-rows': { type: 'string' }, runs: { type: 'string' }, data: { type: 'string' }, views: { type: 'string' } } });
   const wanted = (values.views ?? 'realtime,historical').split(',');
-  const hotRows = Number(values['hot-rows'] ?? 20_000_000);
-  const coldRows = Number(values['cold-rows'] ?? 60_000_000);
+  const hotRows = Number(values['hot-rows'] ?? 100_000_000);
+  const coldRows = Number(values['cold-rows'] ?? 300_000_000);
   const runs = Number(values.runs ?? 10);
   const root = values.data ?? join(fileURLToPath(import.meta.url), '..', '..', '..', '.cache', 'bench');
   const say = (s: string) => console.error(`[bench-ui] ${s}`);
   say(`dataset: ${hotRows.toLocaleString()} hot rows (2 days), ${coldRows.toLocaleString()} cold rows (30 days) in ${root}`);
-  const d = await buildDataset(root, hotRows, coldRows, say);
+  const d = await buildDataset(root, hotRows, coldRows, say, 0);
 
   const cfg = loadCoreConfig(undefined, {
     netflow: { clickhouse_data_dir: d.hotDir, iceberg_path: d.coldDir, nats_url: '', query_timeout: 300_000 },

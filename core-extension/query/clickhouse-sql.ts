@@ -7,7 +7,7 @@
 // range is answered from the cheapest rollup that has every needed dimension,
 // with finer rollups, and finally the raw table, filling the edges its grain
 // cannot cover.
-import { DATA_ONLY, HOST_COLUMN, ipHex, ipLiteral, ipRange, timeBucket, timeLiteral } from '../../consumers/clickhouse/schema.js';
+import { DATA_ONLY, HOST_COLUMN, ipLiteral, ipRange, timeBucket, timeLiteral } from '../../consumers/clickhouse/schema.js';
 import { ipBytes } from './ip.js';
 import { cover, type Covering, type RollupTable } from './rollup-plan.js';
 import { IP_DIMENSIONS, filterColumns, type Aggregate, type Dimension, type FilterTerm, type FilterValue } from './model.js';
@@ -36,22 +36,24 @@ export function choosePieces(tables: ChTable[], agg: Pick<Aggregate, 'startMs' |
  */
 export function clickhouseAggregate(agg: Aggregate, pieces: Piece[]): string {
   const inner = pieces.map((p) => pieceSql(agg, p.table, p.fromMs, p.toMs));
-  const keys = agg.keys.map((_, i) => `k${i}`);
+  const keys = agg.keys.map((_, i) => `r${i}`);
   const group = [...keys, ...(agg.interval ? ['bucket'] : [])];
   const sums = 'sum(b) AS bytes, sum(p) AS packets, sum(f) AS flows';
   let sql = `SELECT ${[...group, sums].join(', ')} FROM (${inner.join(' UNION ALL ')})`;
   if (group.length) sql += ` GROUP BY ${group.join(', ')}`;
   if (agg.top) {
     const dir = agg.top.order === 'desc' ? 'DESC' : 'ASC';
-    // Ties by key: IPs by their 16 bytes (the hex sorts the same), numbers numerically.
+    // Ties by key: IPs by their 16 bytes, numbers numerically.
     sql += ` ORDER BY ${[`${agg.top.rank} ${dir}`, ...keys.map((k) => `${k} ASC`)].join(', ')} LIMIT ${int(agg.top.limit)}`;
   }
-  return sql;
+  // Addresses are grouped as their 16 bytes and turned into hex only for the rows that come back.
+  const out = agg.keys.map((d, i) => `${IP_DIMENSIONS.has(d) ? `lower(hex(r${i}))` : `r${i}`} AS k${i}`);
+  return `SELECT ${[...out, ...(agg.interval ? ['bucket'] : []), 'bytes', 'packets', 'flows'].join(', ')} FROM (${sql})`;
 }
 
 function pieceSql(agg: Aggregate, t: ChTable, fromMs: number, toMs: number): string {
-  const select = agg.keys.map((d, i) => `${IP_DIMENSIONS.has(d) ? ipHex(d) : d} AS k${i}`);
-  const group = agg.keys.map((_, i) => `k${i}`);
+  const select = agg.keys.map((d, i) => `${d} AS r${i}`);
+  const group = agg.keys.map((_, i) => `r${i}`);
   if (agg.interval) { select.push(`${bucketSql(agg.interval)} AS bucket`); group.push('bucket'); }
   select.push(`${t.metrics.bytes} AS b`, `${t.metrics.packets} AS p`, `${t.metrics.flows} AS f`);
   // The writer's exactly-once marker rows are not flows.
