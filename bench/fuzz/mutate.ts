@@ -59,12 +59,26 @@ export class Mutator {
     return frames;
   }
 
+  /** A v9 datagram led by a template set of one template of many fields (up to the datagram's 64 KB), the rest after it. */
+  private inflate(b: Uint8Array): Uint8Array {
+    if (b.length < 20 || b[1] !== 9) return b;
+    const n = this.pick([255, 256, 257, 1000, 16_000, this.int(16_000)]);
+    const out = new Uint8Array(Math.min(0xffff, b.length + 8 + 4 * n));
+    out.set(b.subarray(0, 20));
+    const setLen = Math.min(out.length - 20, 8 + 4 * n);
+    put16(out, 20, 0); put16(out, 22, setLen); put16(out, 24, 256 + this.int(8)); put16(out, 26, (setLen - 8) / 4);
+    const variable = this.rand() < 0.5;
+    for (let p = 28; p + 4 <= 20 + setLen; p += 4) { put16(out, p, this.pick(FIELD_TYPES)); put16(out, p + 2, variable ? 65535 : 1 + this.int(8)); }
+    out.set(b.subarray(20, Math.max(20, out.length - setLen)), 20 + setLen);
+    return out;
+  }
+
   private once(frames: MFrame[]): MFrame[] {
     const i = this.int(frames.length);
     const f = frames[i]!;
     const b = f.datagram;
     const sp = spots(b);
-    switch (this.int(14)) {
+    switch (this.int(15)) {
       case 0: for (let n = 1 + this.int(4); n > 0 && b.length > 0; n--) b[this.int(b.length)]! ^= 1 << this.int(8); break;
       case 1: if (b.length > 0) b[this.int(b.length)] = this.pick([0, 1, 0x7f, 0x80, 0xff, this.int(256)]); break;
       case 2: case 3: if (sp.lengths.length > 0) {
@@ -90,6 +104,7 @@ export class Mutator {
       case 10: frames.splice(this.int(frames.length + 1), 0, { exporterIndex: f.exporterIndex, datagram: new Uint8Array(b) }); break;
       case 11: { const j = this.int(frames.length); [frames[i], frames[j]] = [frames[j]!, frames[i]!]; break; }
       case 12: if (frames.length > 1) frames.splice(i, 1); else f.exporterIndex = this.int(256); break;
+      case 14: frames[i] = { ...f, datagram: this.inflate(b) }; break;
       default: { // garbage, half of it behind a NetFlow version
         const g = Uint8Array.from({ length: this.int(1500) }, () => this.int(256));
         if (g.length >= 2 && this.rand() < 0.5) { g[0] = 0; g[1] = this.pick([5, 9]); }
