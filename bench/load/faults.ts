@@ -49,7 +49,8 @@ export interface FaultResult {
   heldAtKill: number;
   /** From the end of the fault until flows sent after it are queryable in both tiers. */
   recoverMs: number;
-  drainMs: number;
+  /** From the end of the fault until every flow is stored (the writers' backlog and redeliveries included). */
+  caughtUpMs: number;
   saw: string[];
   ok: boolean;
   verdict: string;
@@ -281,7 +282,8 @@ export async function runFault(fault: Fault, timing: FaultTiming, dirPath?: stri
     await sleep(timing.afterMs);
     const ledger = await load.stop();
     load = undefined;
-    const drainMs = await drain(p, 10 * 60_000);
+    await drain(p, 10 * 60_000);
+    const caughtUpMs = Date.now() - healedAt;
     const recoverMs = await recovery;
     const saw = [...watcher.stop(), ...logLines(p, faultAt)];
     const drops = ctx.checkerDropsBefore + await checkerDrops(p);
@@ -302,7 +304,7 @@ export async function runFault(fault: Fault, timing: FaultTiming, dirPath?: stri
     const verdict = !dupFree ? 'DUPLICATES' : !lossOk ? `UNEXPLAINED LOSS (expected ${expectedLoss})` : ch.lost === 0 && ice.lost === 0 ? 'nothing lost' : ctx.downWindow ? 'lost only what the dead checker held or was sent while nothing listened' : 'lost exactly the counted drops';
     return {
       name: fault.name, what: fault.what, sent: totals(ledger.sources).flows, clickhouse: ch, iceberg: ice, checkerDrops: drops, sentWhileDown, heldAtKill: ctx.heldAtKill,
-      recoverMs, drainMs, saw, ok: dupFree && lossOk, verdict,
+      recoverMs, caughtUpMs, saw, ok: dupFree && lossOk, verdict,
     };
   } finally {
     await load?.stop().catch(() => {});
@@ -317,10 +319,10 @@ export async function runFault(fault: Fault, timing: FaultTiming, dirPath?: stri
 
 function row(r: FaultResult): string {
   const c = (x: Comparison) => `${x.lost} / ${x.duplicated}`;
-  return `| ${r.name} | ${r.sent} | ${c(r.clickhouse)} | ${c(r.iceberg)} | ${r.checkerDrops}${r.sentWhileDown.upTo ? ` (+ ${r.sentWhileDown.certain}-${r.sentWhileDown.upTo} sent while nothing listened, ${r.heldAtKill} held at the kill)` : ''} | ${(r.recoverMs / 1000).toFixed(1)} s | ${r.ok ? 'ok' : '**FAIL**'}: ${r.verdict} | ${r.saw.slice(0, 8).join('; ').replace(/\|/g, '/')} |`;
+  return `| ${r.name} | ${r.sent} | ${c(r.clickhouse)} | ${c(r.iceberg)} | ${r.checkerDrops}${r.sentWhileDown.upTo ? ` (+ ${r.sentWhileDown.certain}-${r.sentWhileDown.upTo} sent while nothing listened, ${r.heldAtKill} held at the kill)` : ''} | ${(r.recoverMs / 1000).toFixed(1)} s / ${(r.caughtUpMs / 1000).toFixed(1)} s | ${r.ok ? 'ok' : '**FAIL**'}: ${r.verdict} | ${r.saw.slice(0, 8).join('; ').replace(/\|/g, '/')} |`;
 }
 
-export const TABLE_HEAD = '| fault | flows sent | ClickHouse lost / dup | Iceberg lost / dup | checker drops | recovered after | result | what the user saw |\n|---|---|---|---|---|---|---|---|';
+export const TABLE_HEAD = '| fault | flows sent | ClickHouse lost / dup | Iceberg lost / dup | checker drops | new flows stored / all caught up, after the fault ended | result | what the user saw |\n|---|---|---|---|---|---|---|---|';
 
 function writeDocs(rows: string[], header: string): void {
   const file = join(fileURLToPath(new URL('../../../docs/RELIABILITY.md', import.meta.url)));
@@ -349,7 +351,7 @@ async function cli(): Promise<void> {
     console.error(`fault: ${f.name} ...`);
     const r = await runFault(f, timing).catch((err) => ({ name: f.name, error: (err as Error).message }));
     if ('error' in r) { console.error(`  failed to run: ${r.error}`); rows.push(`| ${r.name} | | | | | | **FAIL**: could not run (${r.error.slice(0, 200).replace(/\|/g, '/')}) | |`); continue; }
-    console.error(`  ${r.ok ? 'ok' : 'FAIL'}: ${r.verdict}; ClickHouse lost ${r.clickhouse.lost} dup ${r.clickhouse.duplicated}; Iceberg lost ${r.iceberg.lost} dup ${r.iceberg.duplicated}; recovered after ${(r.recoverMs / 1000).toFixed(1)} s`);
+    console.error(`  ${r.ok ? 'ok' : 'FAIL'}: ${r.verdict}; ClickHouse lost ${r.clickhouse.lost} dup ${r.clickhouse.duplicated}; Iceberg lost ${r.iceberg.lost} dup ${r.iceberg.duplicated}; new flows stored ${(r.recoverMs / 1000).toFixed(1)} s after, all caught up ${(r.caughtUpMs / 1000).toFixed(1)} s after`);
     rows.push(row(r));
   }
   let commit = 'unknown';

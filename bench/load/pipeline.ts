@@ -84,6 +84,8 @@ export class Pipeline {
 
   async startNats(): Promise<void> {
     this.nats = await startLocalNats({ host: '127.0.0.1', port: this.ports.nats, dataDir: join(this.opts.dir, 'nats') });
+    // After a restart the harness's own connection reconnects by itself.
+    if (this.nc) return;
     this.nc = await connect({ servers: this.natsUrl, name: 'load-harness', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     this.jsm = await this.nc.jetstreamManager();
   }

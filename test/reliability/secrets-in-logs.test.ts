@@ -1,10 +1,12 @@
 // Secrets never reach the logs. Every service runs as its own process at debug
-// level against real peers that check credentials: nats-server with a user and
-// password, clickhouse-server with a password-protected user, the Iceberg REST
-// catalog with a bearer token, and the core-extension with users and API
-// tokens. Each goes through a login, a bad login, token use, a config error and
-// a connection failure; every byte any of them writes to stdout or stderr is
-// searched for every password, token and session id used.
+// level against real peers: clickhouse-server with a password-protected user,
+// the Iceberg REST catalog given a bearer token, a nats-server that wants a
+// password the services do not have (they authenticate to NATS by mTLS only;
+// a URL's user:password is not used, but must not be shown either), and the
+// core-extension with users and API tokens. Each goes through a login, a bad
+// login, token use, a config error and a connection failure; every byte any of
+// them writes to stdout or stderr is searched for every password, token and
+// session id used.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -31,7 +33,8 @@ const secrets = (): string[] => [...Object.values(S), ch.password, ...sessions];
 const sessions: string[] = [];
 
 const work = tempDir('secrets');
-let nats: { port: number; peer: Peer };
+let nats: { port: number; monitor: number; peer: Peer };
+let natsAuth: { port: number; monitor: number; peer: Peer };
 let ch: ClickHouseServer;
 let rest: RestCatalogServer;
 const runs: { name: string; out: () => string }[] = [];
@@ -57,17 +60,29 @@ function service(name: string, command: string, config: unknown): Run {
   };
 }
 
-const natsUrl = (pass: string) => `nats://netflow:${pass}@127.0.0.1:${nats.port}`;
+/** Waits for `check`; on timeout the error carries the run's log, to see what it did instead. */
+async function until(run: Run, what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  await waitFor(what, check, timeoutMs, 300).catch((err: Error) => { throw new Error(`${err.message}\n${run.out().slice(-3000)}`); });
+}
+
+/** The open broker, named with a password in its URL (which must be masked wherever the URL is shown). */
+const natsUrl = () => `nats://netflow:${S.natsPass}@127.0.0.1:${nats.port}`;
+/** The broker that refuses the services' login. */
+const refusingNats = () => `nats://netflow:${S.natsPass}@127.0.0.1:${natsAuth.port}`;
 
 function assertClean(name: string, out: string): void {
   for (const s of secrets()) assert.ok(!out.includes(s), `${name} logged a secret (${s.slice(0, 12)}...):\n${out.split('\n').filter((l) => l.includes(s)).slice(0, 3).join('\n')}`);
 }
 
 before(async () => {
-  const port = await freePort();
-  const peer = spawnPeer('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(work.path, 'nats'), '--user', 'netflow', '--pass', S.natsPass]);
-  await waitFor('nats-server', () => peer.output().includes('Server is ready'));
-  nats = { port, peer };
+  const natsServer = async (name: string, auth: string[]) => {
+    const [port, monitor] = [await freePort(), await freePort()];
+    const peer = spawnPeer('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', join(work.path, name), ...auth]);
+    await waitFor(name, () => peer.output().includes('Server is ready'));
+    return { port, monitor, peer };
+  };
+  nats = await natsServer('nats', []);
+  natsAuth = await natsServer('nats-auth', ['--user', 'netflow', '--pass', S.natsWrong]);
   ch = await startClickHouseServer();
   rest = await startRestCatalog();
 });
@@ -76,6 +91,7 @@ after(async () => {
   await rest?.stop();
   await ch?.destroy();
   await nats?.peer.kill();
+  await natsAuth?.peer.kill();
   work.remove();
 });
 
@@ -83,58 +99,65 @@ describe('no password, token or session id in any log', { timeout: 600_000 }, ()
   it('checker: NATS login, bad login, config error', async () => {
     const [udp, grpcPort] = [await freePort(), await freePort()];
     const base = { listen_addr: `127.0.0.1:${udp}`, grpc_listen_addr: `127.0.0.1:${grpcPort}`, metrics_listen_addr: '' };
-    const good = service('checker', 'checker', { ...base, nats_url: natsUrl(S.natsPass) });
-    await waitFor('the checker to connect to NATS', () => /connected|stream/i.test(good.out()), 30_000, 200);
+    const good = service('checker', 'checker', { ...base, nats_url: natsUrl() });
+    await until(good, 'the checker to be connected to NATS', async () => {
+      const st = await fetch(`http://127.0.0.1:${nats.monitor}/connz`).then((r) => r.json() as Promise<{ connections?: { name?: string }[] }>).catch(() => undefined);
+      return st?.connections?.some((c) => c.name?.startsWith('serviceradar-netflow-checker')) ?? false;
+    }, 30_000);
     await good.stop();
-    const bad = service('checker-bad-login', 'checker', { ...base, nats_url: natsUrl(S.natsWrong) });
-    await waitFor('the checker to report the refused login', () => /authoriz|auth|refused|not connected/i.test(bad.out()), 30_000, 200);
+    const bad = service('checker-bad-login', 'checker', { ...base, nats_url: refusingNats() });
+    await until(bad, 'the checker to report the refused login', () => /Authorization Violation/.test(bad.out()), 30_000);
     await bad.stop();
-    const broken = service('checker-config-error', 'checker', { ...base, nats_url: `nats://netflow:${S.inUrl}@127.0.0.1:99999`, queue_size: -1 });
+    const broken = service('checker-config-error', 'checker', { ...base, nats_url: `nats://netflow:${S.inUrl}@127.0.0.1:99999` });
     assert.notEqual(await broken.exited, 0);
+    assert.match(broken.out(), /nats_url/);
     for (const r of [good, bad, broken]) assertClean('checker', r.out());
   });
 
   it('clickhouse-writer: ClickHouse login, bad password, credentials in the URL', async () => {
-    const base = { nats_url: natsUrl(S.natsPass), clickhouse_url: ch.url, clickhouse_user: ch.user, metrics_listen_addr: '', batch_wait: '200ms' };
+    const base = { nats_url: natsUrl(), clickhouse_url: ch.url, clickhouse_user: ch.user, metrics_listen_addr: '', batch_wait: '200ms' };
     const good = service('clickhouse-writer', 'clickhouse-writer', { ...base, clickhouse_password: ch.password });
-    await waitFor('the writer to migrate the schema', async () => {
+    await until(good, 'the writer to migrate the schema', async () => {
       const res = await fetch(`${ch.url}/?query=${encodeURIComponent("SELECT count() FROM system.tables WHERE database = 'netflow'")}`);
       return res.ok && Number((await res.text()).trim()) > 0;
-    }, 60_000, 300);
+    });
     await good.stop();
     const bad = service('clickhouse-writer-bad-password', 'clickhouse-writer', { ...base, clickhouse_password: S.chWrong });
-    await waitFor('the writer to report the refused login', () => /authenticat|password|Code: 19[0-9]|refused|failed/i.test(bad.out()), 60_000, 300);
+    await until(bad, 'the writer to report the refused login', () => /authenticat|password|Code: 19[0-9]|refused|failed/i.test(bad.out()));
     await bad.stop();
     const broken = service('clickhouse-writer-config-error', 'clickhouse-writer', { ...base, clickhouse_url: `http://writer:${S.inUrl}@127.0.0.1:${new URL(ch.url).port}` });
     assert.notEqual(await broken.exited, 0);
     assert.match(broken.out(), /clickhouse_url/);
     const down = service('clickhouse-writer-unreachable', 'clickhouse-writer', { ...base, clickhouse_password: ch.password, clickhouse_url: `http://127.0.0.1:${await freePort()}` });
-    await waitFor('the writer to report the unreachable server', () => /ECONNREFUSED|unreachable|refused|failed/i.test(down.out()), 60_000, 300);
+    await until(down, 'the writer to report the unreachable server', () => /ECONNREFUSED|unreachable|refused|failed/i.test(down.out()));
     await down.stop();
     for (const r of [good, bad, broken, down]) assertClean('clickhouse-writer', r.out());
   });
 
   it('parquet-writer: REST catalog with a token, catalog down, credentials in the catalog URL', async () => {
-    const base = { nats_url: natsUrl(S.natsPass), output_path: join(work.path, 'ice'), batch_interval: '1s', metrics_listen_addr: '', iceberg_token: S.iceToken };
+    const base = { nats_url: natsUrl(), output_path: join(work.path, 'ice'), batch_interval: '1s', metrics_listen_addr: '', iceberg_token: S.iceToken };
     const good = service('parquet-writer', 'parquet-writer', { ...base, iceberg_catalog: rest.uri, iceberg_warehouse: rest.warehouse });
-    await waitFor('the writer to make its table in the REST catalog', async () => {
+    await until(good, 'the writer to make its table in the REST catalog', async () => {
       const res = await fetch(`${rest.uri}/v1/namespaces/default/tables`);
       return res.ok && ((await res.json()) as { identifiers?: unknown[] }).identifiers?.length === 1;
-    }, 90_000, 500);
+    }, 90_000);
     await good.stop();
     const down = service('parquet-writer-catalog-down', 'parquet-writer', { ...base, iceberg_catalog: `http://127.0.0.1:${await freePort()}` });
-    await waitFor('the writer to report the unreachable catalog', () => /ECONNREFUSED|fetch failed|unreachable|refused|failed/i.test(down.out()), 60_000, 300);
+    await until(down, 'the writer to report the unreachable catalog', () => /ECONNREFUSED|fetch failed|unreachable|refused|failed/i.test(down.out()));
     await down.stop();
     const inUrl = service('parquet-writer-url-credentials', 'parquet-writer', { ...base, iceberg_catalog: `http://user:${S.inUrl}@127.0.0.1:${new URL(rest.uri).port}` });
     await Promise.race([inUrl.exited, new Promise((r) => setTimeout(r, 8000))]);
     await inUrl.stop();
-    for (const r of [good, down, inUrl]) assertClean('parquet-writer', r.out());
+    const broken = service('parquet-writer-config-error', 'parquet-writer', { ...base, iceberg_catalog: `ftp://user:${S.inUrl}@127.0.0.1/` });
+    assert.notEqual(await broken.exited, 0);
+    assert.match(broken.out(), /iceberg_catalog/);
+    for (const r of [good, down, inUrl, broken]) assertClean('parquet-writer', r.out());
   });
 
   it('core: login, bad login, token, bad token, session use, ClickHouse bad password, config error', async () => {
     const [httpPort, grpcPort] = [await freePort(), await freePort()];
     const cfg = async (password: string) => ({
-      netflow: { clickhouse_url: ch.url, clickhouse_user: ch.user, clickhouse_password: password, iceberg_catalog: rest.uri, iceberg_warehouse: rest.warehouse, iceberg_token: S.iceToken, nats_url: natsUrl(S.natsPass) },
+      netflow: { clickhouse_url: ch.url, clickhouse_user: ch.user, clickhouse_password: password, iceberg_catalog: rest.uri, iceberg_warehouse: rest.warehouse, iceberg_token: S.iceToken, nats_url: natsUrl() },
       http: { listen_addr: `127.0.0.1:${httpPort}` },
       grpc: { listen_addr: `127.0.0.1:${grpcPort}` },
       users: [{ username: 'analyst', password_hash: await hashPassword(S.userPass) }],
@@ -142,7 +165,7 @@ describe('no password, token or session id in any log', { timeout: 600_000 }, ()
     });
     const base = `http://127.0.0.1:${httpPort}`;
     const core = service('core', 'core', await cfg(ch.password));
-    await waitFor('the core to listen', async () => (await fetch(`${base}/api/session`).catch(() => undefined))?.status === 401, 60_000, 300);
+    await until(core, 'the core to listen', async () => (await fetch(`${base}/api/session`).catch(() => undefined))?.status === 401);
     const login = (password: string) => fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'analyst', password }) });
     const ok = await login(S.userPass);
     assert.equal(ok.status, 200);
@@ -164,6 +187,7 @@ describe('no password, token or session id in any log', { timeout: 600_000 }, ()
     await badCh.stop();
     const broken = service('core-config-error', 'core', { ...(await cfg(ch.password)), users: [{ username: 'analyst', password: S.inUrl }] });
     assert.notEqual(await broken.exited, 0);
+    assert.match(broken.out(), /users/);
     for (const r of [core, badCh, broken]) assertClean('core', r.out());
   });
 
