@@ -4,6 +4,7 @@
 // bundler sees exactly the modules one package needs.
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config.js';
+import { maskUrlCredentials } from './redact.js';
 
 export type CommandName = 'checker' | 'clickhouse-writer' | 'parquet-writer' | 'core' | 'demo' | 'decode';
 
@@ -39,8 +40,9 @@ export function runCli(program: string, loaders: Loaders, argv = process.argv.sl
     (err: unknown) => {
       // Users get the reason, not a stack trace; DEBUG=1 shows the trace.
       const e = err as Error;
-      console.error(`${program}: ${e instanceof ConfigError ? '' : 'error: '}${e.message}`);
-      if (process.env.DEBUG) console.error(e.stack);
+      // Library messages may quote a URL with its credentials (fetch does): they are masked here too.
+      console.error(`${program}: ${e instanceof ConfigError ? '' : 'error: '}${maskUrlCredentials(e.message)}`);
+      if (process.env.DEBUG) console.error(maskUrlCredentials(e.stack ?? ''));
       process.exitCode = e instanceof ConfigError ? 2 : 1;
     },
   );

@@ -3,6 +3,7 @@
 // the key and the reason, and never with a stack trace.
 import convict from 'convict';
 import { readFileSync } from 'node:fs';
+import { maskUrlCredentials } from './redact.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -131,7 +132,8 @@ export function loadConfig<T>(schema: convict.Schema<T>, path: string | undefine
     conf.validate({ allowed: 'strict' });
   } catch (err) {
     const where = path ?? 'defaults';
-    throw new ConfigError(`config ${where}: ${(err as Error).message.split('\n').join('; ')}`);
+    // convict quotes the bad value: a URL in it may carry credentials.
+    throw new ConfigError(`config ${where}: ${maskUrlCredentials((err as Error).message).split('\n').join('; ')}`);
   }
   return conf.getProperties();
 }

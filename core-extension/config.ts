@@ -113,6 +113,8 @@ export const coreSchema: Schema<CoreConfig> = {
     doc: 'UI users: [{"username", "password_hash"}] (serviceradar-netflow core hash)',
     format: entries<UserEntry>(['username', 'password_hash'], { password_hash: SCRYPT_HASH }),
     default: [],
+    // A plain password put here by mistake must not be echoed in the error.
+    sensitive: true,
   },
   api_tokens: {
     doc: 'machine tokens: [{"name", "token_hash"}] (serviceradar-netflow core hash --token)',
