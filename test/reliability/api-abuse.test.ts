@@ -235,7 +235,7 @@ test('slowloris: headers a byte at a time are cut off at the header deadline, an
   for (let i = 0; i < 5; i++) {
     const started = Date.now();
     await stillServing();
-    assert.ok(Date.now() - started < 3000);
+    assert.ok(Date.now() - started < 5000, `answered in ${Date.now() - started} ms while slow clients hold connections`);
     await new Promise((r) => setTimeout(r, 200));
   }
   for (const r of await Promise.all(slow)) {
