@@ -81,7 +81,7 @@ export const parquetWriterSchema: Schema<ParquetWriterConfig> = {
   parquet: {
     compression_level: { doc: 'zstd level 1-22', format: bounded(1, 22), default: 3 },
     row_group_rows: { doc: 'rows per Parquet row group (large groups share one address dictionary: smaller files)', format: bounded(1024, 10_000_000), default: 1_048_576 },
-    threads: { doc: 'DuckDB threads used to sort and encode', format: bounded(1, 256), default: 2 },
+    threads: { doc: 'DuckDB threads used to sort and encode (1: the COPY of a batch runs beside the pull loop; 2 took twice the CPU for it)', format: bounded(1, 256), default: 1 },
     memory_limit: { doc: 'DuckDB memory limit ("1GB"); larger batches spill to disk', format: memoryLimit, default: '1GB' },
   },
   metrics_listen_addr: { doc: 'Prometheus /metrics address; "" disables it', format: 'host-port-or-empty', default: ':9186' },
