@@ -18,6 +18,7 @@ import { endianness, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DuckDBDataChunk, DuckDBInstance, UINTEGER, VARCHAR, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
+import { RECORD_FIELDS } from '../../common/flow.js';
 import { STRING_COLUMNS, type PreparedFlows } from './columns.js';
 import { localPath } from './io.js';
 import type { DataFile } from './manifest.js';
@@ -50,6 +51,7 @@ export const DEFAULT_PARQUET: ParquetOptions = { compressionLevel: 3, rowGroupRo
 export type FileStats = Pick<DataFile, 'recordCount' | 'partitionDay' | 'valueCounts' | 'nullValueCounts' | 'lowerBounds' | 'upperBounds'>;
 
 const VECTOR = 2048;
+const PROTO_TYPE = new Map<string, string>(RECORD_FIELDS.map((f) => [f.name, f.type]));
 const YIELD_ROWS = 32 * VECTOR;
 const TWO_32 = 2 ** 32;
 // 64-bit values are staged as two 32-bit halves, low first.
@@ -58,7 +60,10 @@ if (endianness() !== 'LE') throw new Error('the Parquet stage writes little-endi
 const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
 const enumType = (c: Column) => `stage_enum_${c.id}`;
-const STAGE_COLUMNS = COLUMNS.map((c) => `${ident(c.name)} ${c.type === 'string' ? enumType(c) : c.duckdb}`).join(', ');
+/** uint32 fields are staged as such (half the bytes to append) and widened to BIGINT by the COPY. */
+const narrow = (c: Column) => PROTO_TYPE.get(c.name) === 'uint32';
+const STAGE_COLUMNS = COLUMNS.map((c) => `${ident(c.name)} ${c.type === 'string' ? enumType(c) : narrow(c) ? 'UINTEGER' : c.duckdb}`).join(', ');
+const FROM_STAGE = `SELECT ${COLUMNS.map((c) => (narrow(c) ? `CAST(${ident(c.name)} AS BIGINT) AS ${ident(c.name)}` : ident(c.name))).join(', ')} FROM stage`;
 const FIELD_IDS = `{${COLUMNS.map((c) => `${ident(c.name)}: ${c.id}`).join(', ')}}`;
 
 /** One string column of a batch: each row's id among the batch's distinct values of the column. */
@@ -123,7 +128,7 @@ export class ParquetWriter {
         const stats = await this.stage(batch, range.from, range.to, range.day);
         // No bloom filters in batch files: they cost a fifth of the COPY and
         // 1.1 bytes a row, and compaction soon rewrites these files with them.
-        files.push(await this.copy('SELECT * FROM stage', locate(range.day), stats, false));
+        files.push(await this.copy(FROM_STAGE, locate(range.day), stats, false));
       }
       return files;
     } finally {
@@ -169,7 +174,7 @@ export class ParquetWriter {
       const chunk = duckdb.create_data_chunk(types);
       // An ENUM's ids are 1, 2 or 4 bytes wide by its member count.
       const buffers = COLUMNS.map((c, j) => {
-        if (c.type !== 'string') return new Uint32Array(2 * VECTOR);
+        if (c.type !== 'string') return new Uint32Array(narrow(c) ? VECTOR : 2 * VECTOR);
         const t = duckdb.enum_internal_type(types[j]!);
         return t === duckdb.Type.UTINYINT ? new Uint8Array(VECTOR) : t === duckdb.Type.USMALLINT ? new Uint16Array(VECTOR) : new Uint32Array(VECTOR);
       });
@@ -188,7 +193,7 @@ export class ParquetWriter {
             if (src instanceof Float64Array) gatherDoubles(src, batch.order, at, n, c.type === 'timestamptz' ? 1000 : 1, out as Uint32Array, bounds, 2 * j);
             else gatherUints(src, batch.order, at, n, out as Uint32Array, bounds, 2 * j);
           }
-          duckdb.copy_data_to_vector(duckdb.data_chunk_get_vector(chunk, j), 0, out.buffer, 0, c.type === 'string' ? n * out.BYTES_PER_ELEMENT : n * 8);
+          duckdb.copy_data_to_vector(duckdb.data_chunk_get_vector(chunk, j), 0, out.buffer, 0, c.type === 'string' || narrow(c) ? n * out.BYTES_PER_ELEMENT : n * 8);
         }
         duckdb.data_chunk_set_size(chunk, n);
         duckdb.append_data_chunk(raw(appender), chunk);
@@ -351,15 +356,14 @@ function gatherDoubles(src: Float64Array, order: Uint32Array, at: number, n: num
   bounds[b + 1] = hi;
 }
 
-/** Rows order[at..at+n) of a uint32 column as int64 halves; widens bounds[b], bounds[b+1]. */
+/** Rows order[at..at+n) of a uint32 column; widens bounds[b], bounds[b+1]. */
 function gatherUints(src: Uint32Array, order: Uint32Array, at: number, n: number, out: Uint32Array, bounds: Float64Array, b: number): void {
   let lo = bounds[b]!, hi = bounds[b + 1]!;
   for (let i = 0; i < n; i++) {
     const v = src[order[at + i]!]!;
     if (v < lo) lo = v;
     if (v > hi) hi = v;
-    out[2 * i] = v;
-    out[2 * i + 1] = 0;
+    out[i] = v;
   }
   bounds[b] = lo;
   bounds[b + 1] = hi;
