@@ -13,6 +13,8 @@ import type { Query } from '../query/model.js';
 const WINDOW_MS = 5 * 60_000;
 /** Repeated checks within this reuse the last answer, so pollers cannot load the stores. */
 const CACHE_MS = 2000;
+/** A check answers within an agent's patience, not the dashboard's query_timeout; the cold tier's health has the same limit. */
+const CHECK_TIMEOUT_MS = 5000;
 
 interface WriterProgress { ackFloor: number; changedAt: number }
 
@@ -74,12 +76,12 @@ export class PipelineStatus {
       startMs: now - WINDOW_MS, endMs: now, groupBy, byTime: false, interval: null, filters: [], metric, limit,
       order: 'desc', asOf: null, format: 'json', tier: 'realtime',
     };
-    return (await this.opts.planner.run(q)).rows;
+    return (await this.opts.planner.run(q, { timeoutMs: CHECK_TIMEOUT_MS })).rows;
   }
 
   private async coldHealth(now: number): Promise<Record<string, unknown>> {
     const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(), 5000);
+    const timer = setTimeout(() => ctl.abort(), CHECK_TIMEOUT_MS);
     try {
       const snap = await this.opts.cold.snapshot(null, ctl.signal);
       return {

@@ -69,12 +69,13 @@ export class Planner {
     this.now = opts.now ?? Date.now;
   }
 
-  async run(q: Query): Promise<QueryAnswer> {
+  /** Answers `q` within `timeoutMs` (default: the configured query_timeout), waiting for a slot included. */
+  async run(q: Query, { timeoutMs = this.opts.timeoutMs }: { timeoutMs?: number } = {}): Promise<QueryAnswer> {
     const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(), this.opts.timeoutMs);
+    const timer = setTimeout(() => ctl.abort(), timeoutMs);
     try {
       // Waiting for a slot counts against the time limit too.
-      await Promise.race([this.acquire(), aborted(ctl.signal)]);
+      await this.acquire(ctl.signal);
       try {
         return await Promise.race([this.answer(q, ctl.signal), aborted(ctl.signal)]);
       } finally {
@@ -82,7 +83,7 @@ export class Planner {
       }
     } catch (err) {
       if (ctl.signal.aborted) {
-        throw new QueryTimeoutError(`query took longer than ${this.opts.timeoutMs / 1000} s (query_timeout); narrow the time range or add filters`);
+        throw new QueryTimeoutError(`query took longer than ${timeoutMs / 1000} s (query_timeout); narrow the time range or add filters`);
       }
       throw err;
     } finally {
@@ -133,9 +134,20 @@ export class Planner {
     };
   }
 
-  private acquire(): Promise<void> {
+  /** A slot, or a rejection when `signal` aborts first; an aborted waiter leaves the line, so it is never handed a slot it would not release. */
+  private acquire(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(new Error('aborted'));
     if (this.running < this.opts.maxConcurrent) { this.running++; return Promise.resolve(); }
-    return new Promise((resolve) => this.waiting.push(() => { this.running++; resolve(); }));
+    return new Promise((resolve, reject) => {
+      const take = () => { signal.removeEventListener('abort', leave); this.running++; resolve(); };
+      const leave = () => {
+        const at = this.waiting.indexOf(take);
+        if (at >= 0) this.waiting.splice(at, 1);
+        reject(new Error('aborted'));
+      };
+      this.waiting.push(take);
+      signal.addEventListener('abort', leave, { once: true });
+    });
   }
 
   private release(): void {
