@@ -384,10 +384,17 @@ function stringBounds(keys: Uint8Array[], seen: Uint8Array): [Uint8Array, Uint8A
   for (let id = 0; id < keys.length; id++) {
     if (!seen[id]) continue;
     const key = keys[id]!;
-    if (!lo || Buffer.compare(key, lo) < 0) lo = key;
-    if (!hi || Buffer.compare(key, hi) > 0) hi = key;
+    if (!lo || compareBytes(key, lo) < 0) lo = key;
+    if (!hi || compareBytes(key, hi) > 0) hi = key;
   }
   return [lo!, hi!];
+}
+
+/** Unsigned byte order (Buffer.compare's, without a native call per pair of short keys). */
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
 }
 
 /** The statistics of files merged into one: counts add up, bounds widen. */
