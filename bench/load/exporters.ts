@@ -18,6 +18,7 @@
 // (exporter, source_id, next_hop).
 import { F, IPV4_FIELDS, V5Exporter, V9Exporter, type ExportFlow } from '../../demo/exporter/packets.js';
 import { trafficModel } from '../../demo/traffic.js';
+import { nextHopValue } from './ledger.js';
 
 export interface SourceSpec {
   version: 5 | 9;
@@ -150,7 +151,7 @@ export function nextDatagram(s: SourceState, nowMs: number): { bytes: Buffer; d:
   for (const r of d.records) {
     setU32(out, r + first, (getU32(out, r + first) + shift) >>> 0);
     setU32(out, r + last, (getU32(out, r + last) + shift) >>> 0);
-    setU32(out, r + nextHop, (0x0a000000 + (s.records++ & 0xffffff)) >>> 0);
+    setU32(out, r + nextHop, nextHopValue(s.records++));
   }
   return { bytes: out, d };
 }

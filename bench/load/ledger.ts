@@ -59,8 +59,12 @@ export function mergeCurves(curves: ReadonlyArray<ReadonlyArray<[number, number]
   });
 }
 
-/** The next hop the generator stamps on record number `counter` of a source. */
+/** The next hop the generator stamps on record number `counter` of a source, as a 32-bit value: 10.0.0.0 + counter. */
+export function nextHopValue(counter: number): number {
+  return (0x0a000000 + (counter & 0xffffff)) >>> 0;
+}
+
 export function nextHopOf(counter: number): string {
-  const v = 0x0a000000 + (counter & 0xffffff);
+  const v = nextHopValue(counter);
   return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
