@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { decodeFlowColumns, emptyRecord, encodeBatch, toColumns, type FlowRecord } from '../../common/flow.js';
 import { Interner, prepareFlows, StringTable } from '../../consumers/iceberg/columns.js';
-import { ParquetWriter } from '../../consumers/iceberg/parquet.js';
+import { ParquetWriter, timeOrder } from '../../consumers/iceberg/parquet.js';
 import { COLUMNS, decodeBound } from '../../consumers/iceberg/schema.js';
 import { rng } from '../helpers/iceberg-flows.js';
 import { tempDir } from '../helpers/process.js';
@@ -45,6 +45,12 @@ test('a message with a value the table cannot hold is refused, naming the record
   assert.throws(() => prepareFlows(decodeFlowColumns(payload), new Interner()), /record 1: src_ip: .*not UTF-8/);
   const prepared = prepareFlows(toColumns({ records: [ok, ok], collector_id: 't' }), new Interner());
   assert.deepEqual([...prepared.ids[0]!], [0, 0]);
+});
+
+test('time order: by time, ties in arrival order, also when the span is too wide to pack', () => {
+  assert.deepEqual([...timeOrder(new Float64Array([30, 10, 20, 10, 30, 5]))], [5, 1, 3, 2, 0, 4]);
+  // 60 days apart: past the packed sort's 2^32 ms, so the comparator path.
+  assert.deepEqual([...timeOrder(new Float64Array([60 * DAY, 1, 60 * DAY, 0, -DAY]))], [4, 3, 1, 0, 2]);
 });
 
 test('a batch out of time order over two days: one file per day, sorted by time, exact bounds', async () => {
