@@ -143,7 +143,11 @@ function v6BlockSql(d: Dimension, lo: Uint8Array, hi: Uint8Array, p: Params): st
 
 function onlySql(keys: Dimension[], only: (string | number)[][], p: Params): string {
   if (!only.length) return 'false';
-  if (keys.length === 1) return `${col(keys[0]!)} IN (${only.map((k) => p.add(k[0]!)).join(', ')})`;
+  // A list parameter however many groups (the executor sends them all at once: IcebergTier's onlyLimit).
+  if (keys.length === 1) {
+    const d = keys[0]!;
+    return IP_DIMENSIONS.has(d) ? `${col(d)} IN (SELECT unnest(${p.add(only.map((k) => String(k[0])))}))` : `${col(d)} IN (SELECT unnest(${p.add(only.map((k) => String(k[0])))}::BIGINT[]))`;
+  }
   const tuples = only.map((k) => `(${k.map((v) => p.add(v)).join(', ')})`);
   return `(${keys.map(col).join(', ')}) IN (SELECT * FROM (VALUES ${tuples.join(', ')}))`;
 }

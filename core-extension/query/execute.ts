@@ -11,7 +11,7 @@ import {
 /** An engine answering [startMs, endMs) of the query's range. */
 export interface Part { engine: AggregateEngine; startMs: number; endMs: number; name: string }
 
-/** Groups per `only` list sent to an engine at once. */
+/** Groups per `only` list sent to an engine at once, unless it says otherwise. */
 const ONLY_SLICE = 500;
 
 export type ResultRow = Record<string, string | number | boolean | null>;
@@ -89,7 +89,10 @@ class Executor {
    * The top `n` groups over the whole range. With one part the engine ranks;
    * with several, the main (largest) part's top n + |small parts' keys| plus the
    * main part's sums for those keys make a candidate set that provably holds
-   * the true top n of the total, in either order.
+   * the true top n of the total, in either order. Ranking by the largest, the
+   * main part's sums are looked up only for the small parts' groups that could
+   * still make the top (see undecided): usually none, when the small part is
+   * the few minutes Iceberg does not hold yet.
    */
   private async top(keys: Dimension[], n: number): Promise<AggRow[]> {
     const { q } = this;
@@ -104,13 +107,35 @@ class Executor {
     const others = live.filter((p) => p !== main);
     const small = mergeRows((await Promise.all(others.map((p) => this.run(p, base)!))).map((r) => r.rows));
     const smallKeys = small.map((r) => r.keys);
-    const [mainTop, mainOnly] = await Promise.all([
-      this.run(main, { ...base, top: { ...top, limit: n + smallKeys.length } })!,
-      smallKeys.length ? this.run(main, { ...base, only: smallKeys })! : Promise.resolve({ rows: [] as AggRow[], rowsRead: 0, tables: [] }),
-    ]);
+    const limit = n + smallKeys.length;
+    const mainTop = await this.run(main, { ...base, top: { ...top, limit } })!;
     const mainSums = new Map<string, AggRow>();
-    for (const r of [...mainTop.rows, ...mainOnly.rows]) mainSums.set(groupKey(r.keys), r);
-    return this.ranked(mergeRows([[...mainSums.values()], small])).slice(0, n);
+    for (const r of mainTop.rows) mainSums.set(groupKey(r.keys), r);
+    const missing = small.filter((r) => !mainSums.has(groupKey(r.keys)));
+    const needed = q.order === 'desc' && mainTop.rows.length === limit ? this.undecided(mainTop.rows, small, missing, n) : missing;
+    // Fewer rows than asked: the main part has no other groups, so the missing ones have nothing there.
+    const exact = needed.length && mainTop.rows.length === limit ? await this.run(main, { ...base, only: needed.map((r) => r.keys) })! : { rows: [] as AggRow[] };
+    // Now known exactly: the main top's groups, and the undecided ones (absent from the answer = nothing in the main part).
+    const known = new Set([...mainSums.keys(), ...needed.map((r) => groupKey(r.keys))]);
+    for (const r of exact.rows) mainSums.set(groupKey(r.keys), r);
+    // The rest provably rank below the top n: left out.
+    const decided = small.filter((r) => known.has(groupKey(r.keys)) || mainTop.rows.length < limit);
+    return this.ranked(mergeRows([[...mainSums.values()], decided])).slice(0, n);
+  }
+
+  /**
+   * Of the small parts' groups absent from the main part's top (desc), those
+   * that could still reach the top n: each has at most the main top's last
+   * sum there, so one whose small sum plus that stays below the n-th best
+   * known total cannot (a tie could, on key order: it is kept).
+   */
+  private undecided(mainTop: AggRow[], small: AggRow[], missing: AggRow[], n: number): AggRow[] {
+    const rank = this.rank;
+    const ceiling = mainTop[mainTop.length - 1]![rank];
+    const smallOf = new Map(small.map((r) => [groupKey(r.keys), r[rank]]));
+    const lower = [...mainTop.map((r) => r[rank] + (smallOf.get(groupKey(r.keys)) ?? 0)), ...missing.map((r) => r[rank])].sort((a, b) => b - a);
+    const nth = lower[n - 1] ?? -Infinity;
+    return missing.filter((r) => r[rank] + ceiling >= nth);
   }
 
   /**
@@ -121,8 +146,9 @@ class Executor {
   private run(p: Part, agg: Aggregate): Promise<AggResult> | undefined {
     const startMs = Math.max(agg.startMs, p.startMs), endMs = Math.min(agg.endMs, p.endMs);
     if (endMs <= startMs) return undefined;
-    const slices = agg.only && agg.only.length > ONLY_SLICE
-      ? Array.from({ length: Math.ceil(agg.only.length / ONLY_SLICE) }, (_, i) => agg.only!.slice(i * ONLY_SLICE, (i + 1) * ONLY_SLICE))
+    const size = p.engine.onlyLimit ?? ONLY_SLICE;
+    const slices = agg.only && agg.only.length > size
+      ? Array.from({ length: Math.ceil(agg.only.length / size) }, (_, i) => agg.only!.slice(i * size, (i + 1) * size))
       : [agg.only];
     return Promise.all(slices.map((only) => p.engine.aggregate({ ...agg, startMs, endMs, ...(only ? { only } : {}) }, this.signal))).then((results) => {
       for (const res of results) {

@@ -131,6 +131,9 @@ const RAW: SetTable = { kind: 'raw', name: 'iceberg', grainSeconds: 1, dims: new
 
 /** Aggregates over one snapshot's files, and the rollups made from them. */
 class SnapshotEngine implements AggregateEngine {
+  /** Group lists are parameters (duckdb-sql.ts), not SQL text: one query however many. */
+  readonly onlyLimit = Number.POSITIVE_INFINITY;
+
   constructor(private readonly snap: Snapshot | undefined, private readonly rollups: RollupFile[], private readonly duck: DuckDb) {}
 
   async aggregate(agg: Aggregate, signal: AbortSignal): Promise<AggResult> {

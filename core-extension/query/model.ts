@@ -95,6 +95,8 @@ export interface AggResult {
 /** An engine that can answer aggregates; `signal` aborts a query that ran out of time. */
 export interface AggregateEngine {
   aggregate(agg: Aggregate, signal: AbortSignal): Promise<AggResult>;
+  /** Most groups one `only` list may hold (SQL text has limits; a list parameter has none). Default 500. */
+  readonly onlyLimit?: number;
 }
 
 /** The key of a group as one string (for maps). */

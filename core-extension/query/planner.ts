@@ -158,7 +158,7 @@ export class Planner {
 
 /** Engine failures become a user-facing TierUnavailableError; the detail goes to the log. */
 function guarded(engine: AggregateEngine, name: string, log: Logger): AggregateEngine {
-  return { aggregate: (agg, signal) => tier(name, () => engine.aggregate(agg, signal), log, signal) };
+  return { aggregate: (agg, signal) => tier(name, () => engine.aggregate(agg, signal), log, signal), ...(engine.onlyLimit ? { onlyLimit: engine.onlyLimit } : {}) };
 }
 
 async function tier<T>(name: string, fn: () => Promise<T>, log: Logger, signal?: AbortSignal): Promise<T> {
