@@ -46,7 +46,7 @@ const SEEDS: Record<string, Uint8Array> = {
   'v9-nine-templates': frames([0, v9([templates(256, 257, 258, 259, 260, 261, 262, 263, 264)])]),
   'v9-template-257-fields': frames([0, v9([{ kind: 'templates', templates: [{ id: 256, fields: Array.from({ length: 257 }, () => ({ type: 1000, length: 1 })) }, { id: 257, fields: FIELDS }] }])]),
   'template-field-budget': frames([0, v9([templates(256, 257, 258, 259, 260, 261, 262, 263)])], [1, v9([templates(256, 257, 258, 259, 260, 261)])]),
-  // Found by hand while fuzzing: compiling this took ~20 ms and keeping it ~1 MB, before the 256-field cap.
+  // Found reading the compile path during the first fuzz run: compiling this took ~20 ms and keeping it ~1 MB, before the 256-field cap.
   'v9-template-16000-variable-fields': frames([0, v9([{ kind: 'templates', templates: [{ id: 256, fields: Array.from({ length: 16_000 }, (_, i) => ({ type: 1000 + (i % 7), length: 65535 })) }] }])]),
   'v9-sampling-options': frames([0, v9([
     { kind: 'options-templates', templates: [{ id: 257, scope: [{ type: 1, length: 4 }], options: [{ type: F.SAMPLING_INTERVAL, length: 4 }] }] },
