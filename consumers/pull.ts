@@ -60,6 +60,9 @@ export class PullLoop<P = undefined> {
   private readonly received: Counter;
   private readonly deadLettered: Counter;
   private readonly writeErrors: Counter;
+  private readonly streamLost: Counter;
+  /** The stream sequence after the newest one delivered to this instance (where a gap would start). */
+  private nextSeq = 1;
   private fetching: { stop(): void } | undefined;
   /** Records per stream message, on average lately (sizes the next fetch). */
   private recordsPerMessage: number | undefined;
@@ -69,6 +72,7 @@ export class PullLoop<P = undefined> {
     this.received = new Counter({ name: 'netflow_writer_records_total', help: 'records pulled from the stream', registers: [registry] });
     this.deadLettered = new Counter({ name: 'netflow_writer_dead_letters_total', help: 'messages sent to the dead-letter subject', labelNames: ['reason'], registers: [registry] });
     this.writeErrors = new Counter({ name: 'netflow_writer_write_errors_total', help: 'failed sink writes (retried)', registers: [registry] });
+    this.streamLost = new Counter({ name: 'netflow_writer_stream_lost_messages_total', help: 'stream messages the stream\'s limits (max_bytes, max_age) removed before this writer read them', registers: [registry] });
   }
 
   start(): void {
@@ -86,6 +90,7 @@ export class PullLoop<P = undefined> {
 
   private async loop(): Promise<void> {
     const consumer = await this.js.consumers.get(STREAM, this.opts.durable);
+    this.nextSeq = (await consumer.info()).ack_floor.stream_seq + 1;
     // The previous batch is written (and acked) while the next one is pulled
     // and decoded, so the sink's engine and this thread work at once. Writes
     // stay one at a time and in order; at most one batch waits behind them.
@@ -116,6 +121,7 @@ export class PullLoop<P = undefined> {
         // out ack_wait. Decoding here made a slow batch strand most of a fetch.
         const fetched: JsMsg[] = [];
         for await (const m of iter) fetched.push(m);
+        await this.countRemoved(fetched);
         for (const m of fetched) {
           const decoded = this.decode(m);
           if (!decoded) continue;
@@ -178,6 +184,31 @@ export class PullLoop<P = undefined> {
     } catch (err) {
       this.deadLetter(m, 'invalid', (err as Error).message);
       return undefined;
+    }
+  }
+
+  /**
+   * The stream keeps a bounded window (Limits retention, discard old): a
+   * writer further behind than it holds finds the messages it had not read
+   * removed. JetStream just delivers the next one, so the loss would go
+   * unseen; it shows as a gap in the sequences delivered here that the
+   * stream no longer has (a gap the stream still has went to another
+   * instance of this writer). Counted and logged, since nothing can bring
+   * those messages back.
+   */
+  private async countRemoved(fetched: JsMsg[]): Promise<void> {
+    const gaps: [number, number][] = [];
+    for (const m of fetched) {
+      if (m.seq > this.nextSeq) gaps.push([this.nextSeq, m.seq]);
+      this.nextSeq = Math.max(this.nextSeq, m.seq + 1);
+    }
+    if (!gaps.length) return;
+    const first = (await (await this.js.streams.get(STREAM)).info()).state.first_seq;
+    for (const [from, to] of gaps) {
+      const removed = Math.min(first, to) - from;
+      if (removed <= 0) continue;
+      this.streamLost.inc(removed);
+      this.log.error({ from_seq: from, to_seq: from + removed - 1, messages: removed }, 'stream messages were removed by the stream limits (max_bytes, max_age) before this writer read them: raise the limits or add writer capacity');
     }
   }
 

@@ -100,9 +100,9 @@ export class PipelineStatus {
     const jsm = this.opts.jsm();
     if (!jsm) return null;
     const out: Record<string, unknown> = {};
-    let last: number;
+    let last: number, first: number;
     try {
-      last = (await jsm.streams.info(STREAM)).state.last_seq;
+      ({ last_seq: last, first_seq: first } = (await jsm.streams.info(STREAM)).state);
     } catch (err) {
       problems.push(`stream ${STREAM}: ${(err as Error).message}`);
       return null;
@@ -121,9 +121,12 @@ export class PipelineStatus {
           lagS = await jsm.streams.getMessage(STREAM, { seq: floor + 1 })
             .then((m) => Math.max(0, Math.round((now - m.time.getTime()) / 1000)), () => null);
         }
+        // Messages the stream's limits removed before this writer acknowledged them: gone from its tier.
+        const removed = Math.max(0, first - 1 - floor);
         const state = stuckMs >= this.opts.stallAfterMs ? 'stalled' : behind > 0 ? 'behind' : 'caught_up';
         if (state === 'stalled') problems.push(`${durable}: ${behind} messages waiting, none acknowledged for ${Math.round(stuckMs / 1000)} s`);
-        out[durable] = { state, messages_behind: behind, lag_s: lagS, ack_floor: floor, waiting_pulls: ci.num_waiting };
+        if (removed > 0) problems.push(`${durable}: ${removed} messages were removed by the stream's limits before it read them (raise stream.max_bytes / max_age, or add writer capacity)`);
+        out[durable] = { state, messages_behind: behind, lag_s: lagS, ack_floor: floor, removed_unread: removed, waiting_pulls: ci.num_waiting };
       } catch (err) {
         out[durable] = { state: 'missing' };
         problems.push(`${durable}: consumer not found on ${STREAM} (${(err as Error).message})`);
