@@ -22,7 +22,7 @@ function configFile(body: unknown): string {
 test('defaults: embedded chDB, batches of 10000, two days', () => {
   const c = loadWriterConfig(undefined);
   assert.equal(c.clickhouse_url, '');
-  assert.equal(c.batch_size, 10_000);
+  assert.equal(c.batch_size, 100_000);
   assert.equal(c.retention, 2 * 86_400_000);
   assert.equal(c.clickhouse_database, 'netflow');
   assert.equal(c.stream.max_bytes, 1024 * 1024 * 1024);
