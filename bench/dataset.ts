@@ -129,36 +129,6 @@ export function generatorSql(hours: { startMs: number; count: number; offset: nu
   return `SELECT ${cols.join(', ')} FROM (${full})`;
 }
 
-/**
- * `rows` flows ending in [fromMs, toMs), in time order, in batches, one record
- * at a time from the demo's model (for benches that feed the writers records).
- */
-export function* flows(rows: number, fromMs: number, toMs: number, seed: number, batch = 100_000): Generator<FlowRecord[]> {
-  const model = trafficModel({ seed, internalHosts: INTERNAL_HOSTS, externalHosts: EXTERNAL_HOSTS });
-  const rand = rng(seed ^ 0x5eed);
-  // Times are drawn per batch slot: slots are equal spans of the range, with
-  // as many flows as the rhythm gives them, so busy hours hold more flows.
-  const slots = Math.ceil(rows / batch);
-  const span = (toMs - fromMs) / slots;
-  const weights = Array.from({ length: slots }, (_, i) => model.rhythm(fromMs + (i + 0.5) * span));
-  const total = weights.reduce((a, b) => a + b, 0);
-  let made = 0;
-  for (let i = 0; i < slots && made < rows; i++) {
-    const n = i === slots - 1 ? rows - made : Math.min(rows - made, Math.round((rows * weights[i]!) / total));
-    const start = fromMs + i * span;
-    const times = Array.from({ length: n }, () => Math.floor(start + rand() * span)).sort((a, b) => a - b);
-    const out = times.map((t) => {
-      const r = model.flow(t);
-      if (r.bytes > 0xffffffff) r.bytes = 0xffffffff;
-      if (r.packets > 0xffffffff) r.packets = 0xffffffff;
-      if (r.flow_start < t - 3_600_000) r.flow_start = t - 3_600_000;
-      return r;
-    });
-    made += n;
-    if (out.length) yield out;
-  }
-}
-
 // Beside the folder, not in it: nfdump reads every file of its folder.
 function done(dir: string): boolean {
   return existsSync(`${dir}.done.json`);
