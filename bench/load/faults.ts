@@ -122,8 +122,10 @@ class Relay {
     await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', () => resolve()));
   }
   async cut(): Promise<void> {
-    await new Promise<void>((resolve) => { this.server?.close(() => resolve()); for (const s of this.sockets) s.destroy(); });
+    const server = this.server;
     this.server = undefined;
+    if (!server) return;
+    await new Promise<void>((resolve) => { server.close(() => resolve()); for (const s of this.sockets) s.destroy(); });
   }
 }
 
@@ -254,10 +256,10 @@ export async function runFault(fault: Fault, timing: FaultTiming, dirPath?: stri
   const dir = dirPath ? { path: dirPath, remove: () => rmSync(dirPath, { recursive: true, force: true }) } : tempDir('fault');
   let p: Pipeline | undefined;
   let load: Load | undefined;
+  let relay: Relay | undefined;
   try {
     const extra = (await fault.options?.(dir.path)) ?? {};
     const opts: PipelineOptions = { dir: dir.path, clickhouse: 'server', coldIntervalMs: 2000, ...extra };
-    let relay: Relay | undefined;
     if (fault.relay) {
       // The checker reaches NATS through the relay; the writers directly.
       p = await Pipeline.create(opts);
@@ -309,6 +311,7 @@ export async function runFault(fault: Fault, timing: FaultTiming, dirPath?: stri
   } finally {
     await load?.stop().catch(() => {});
     await p?.close().catch(() => {});
+    await relay?.cut();
     await fault.cleanup?.(dir.path);
     // FAULTS_KEEP=1 keeps the run folder (configs, logs/) to look into.
     if (process.env.FAULTS_KEEP) console.error(`  kept ${dir.path}`); else dir.remove();
