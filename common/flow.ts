@@ -41,6 +41,24 @@ export function stringAt(col: StringColumn, i: number): string {
   return start === end ? '' : utf8.decode(col.data.subarray(start, end));
 }
 
+/**
+ * The times both tiers store, in ms since the epoch: ClickHouse's DateTime
+ * spans 1970 to 2106, and a flow ends after the epoch's first second. Both
+ * writers refuse a record outside them alike, so the tiers hold the same flows.
+ */
+export const TIME_LIMITS_MS = {
+  timestamp: { min: 1000, max: 4_294_967_295_000 },
+  flow_start: { min: 0, max: 4_294_967_295_000 },
+  time_received: { min: 0, max: 4_294_967_295_000 },
+} as const;
+
+/** Why a time value is refused, or undefined when it is within TIME_LIMITS_MS. */
+export function timeProblem(field: keyof typeof TIME_LIMITS_MS, ms: number, record: number): string | undefined {
+  const { min, max } = TIME_LIMITS_MS[field];
+  if (Number.isInteger(ms) && ms >= min && ms <= max) return undefined;
+  return `record ${record}: ${field} ${String(ms)} is not a time in milliseconds from ${min} to ${max}`;
+}
+
 /** A batch as the writers see it: encoded as the checker sends it, then decoded to columns. */
 export function toColumns(batch: Batch): FlowColumns {
   return decodeFlowColumns(encodeBatch(batch));

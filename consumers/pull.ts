@@ -203,7 +203,14 @@ export class PullLoop<P = undefined> {
       this.nextSeq = Math.max(this.nextSeq, m.seq + 1);
     }
     if (!gaps.length) return;
-    const first = (await (await this.js.streams.get(STREAM)).info()).state.first_seq;
+    let first: number;
+    try {
+      first = (await (await this.js.streams.get(STREAM)).info()).state.first_seq;
+    } catch (err) {
+      // Only an account of what is gone: the messages in hand are written regardless.
+      this.log.warn({ err: (err as Error).message }, 'could not read the stream state to count removed messages');
+      return;
+    }
     for (const [from, to] of gaps) {
       const removed = Math.min(first, to) - from;
       if (removed <= 0) continue;

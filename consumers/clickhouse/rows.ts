@@ -4,11 +4,10 @@
 // chDB and to any server version. Encoding validates too: a record that does
 // not fit its columns is refused with the field and the value, and the writer
 // dead-letters its message.
-import type { FlowColumns, StringColumn } from '../../common/flow.js';
+import { timeProblem, TIME_LIMITS_MS, type FlowColumns, type StringColumn } from '../../common/flow.js';
 import { FLOW_COLUMNS } from './schema.js';
 
 const DAY_S = 86_400;
-const MAX_DATETIME_S = 4_294_967_295;
 const TAB = 0x09, NL = 0x0a, BACKSLASH = 0x5c;
 const MAX_COLLECTOR_BYTES = 1024;
 
@@ -146,7 +145,7 @@ function compileRowWriter(): { writeRow: RowWriter; addressFields: AddressField[
       // 0 means "unknown" for a sampling rate, and unknown counts as unsampled.
       case 'uint': return `${sep}v = c.${src.field}[i]; if (v > ${src.max}) tooLarge(i, '${src.field}', v, ${src.max}); out.uint(${src.field === 'sampling_rate' ? 'v === 0 ? 1 : v' : 'v'});`;
       case 'ip': addressFields.push(src.field); return `${sep}ips[${addressFields.length - 1}].write(out, i);`;
-      case 'offset': return `${sep}out.int(${src.field === 'flow_start' ? `ts - seconds(c.${src.field}[i], i, '${src.field}', true)` : `seconds(c.${src.field}[i], i, '${src.field}', true) - ts`});`;
+      case 'offset': return `${sep}out.int(${src.field === 'flow_start' ? `ts - seconds(c.${src.field}[i], i, '${src.field}')` : `seconds(c.${src.field}[i], i, '${src.field}') - ts`});`;
       case 'collector': return `${sep}out.bytes(collector, collector.length);`;
       case 'seq': return `${sep}out.byte(48);`;
     }
@@ -173,7 +172,7 @@ export function encodeMessage(c: FlowColumns): EncodedMessage {
   const byDay = new Map<number, DayEntry>();
   let cur: DayEntry | undefined;
   for (let i = 0; i < c.rows; i++) {
-    const ts = checkedSeconds(c.timestamp[i]!, i, 'timestamp', false);
+    const ts = checkedSeconds(c.timestamp[i]!, i, 'timestamp');
     const day = Math.floor(ts / DAY_S);
     if (!cur || cur.day !== day) {
       cur = byDay.get(day);
@@ -187,10 +186,9 @@ export function encodeMessage(c: FlowColumns): EncodedMessage {
   return { chunks: [...byDay.values()].map((e) => ({ day: e.day, rows: e.rows, markerTs: e.markerTs, data: e.out.take() })) };
 }
 
-function checkedSeconds(ms: number, index: number, field: string, zeroOk: boolean): number {
-  if (!Number.isInteger(ms) || ms < (zeroOk ? 0 : 1000) || ms > MAX_DATETIME_S * 1000) {
-    throw new RecordError(`record ${index}: ${field} ${String(ms)} is not a time in milliseconds from ${zeroOk ? 0 : 1000} to ${MAX_DATETIME_S * 1000}`);
-  }
+function checkedSeconds(ms: number, index: number, field: keyof typeof TIME_LIMITS_MS): number {
+  const problem = timeProblem(field, ms, index);
+  if (problem) throw new RecordError(problem);
   return Math.floor(ms / 1000);
 }
 

@@ -19,17 +19,23 @@ import { Counter, Histogram, type Registry } from '../../common/metrics.js';
 import type { Sink, StreamMessage } from '../pull.js';
 import type { ClickHouseEngine } from './engine.js';
 import { encodeMessage, markerRow, type DayChunk, type EncodedMessage } from './rows.js';
-import { INGEST_TABLE, PAYLOAD_COLUMNS, RAW, ROLLUPS, tableRef } from './schema.js';
+import { HOST_COLUMN, INGEST_TABLE, ipLiteral, PAYLOAD_COLUMNS, RAW, ROLLUPS, tableRef } from './schema.js';
 
 /** A message's rows of one day, as the writer inserts them. */
 interface Piece { seq: number; chunk: DayChunk }
 
-/** A table that holds markers, and the table an insert for it alone goes through. */
-interface Target { table: string; via: string; grainSeconds: number }
+/**
+ * A table that holds markers, and the table an insert for it alone goes
+ * through. `markerKey` narrows a marker lookup to the sorting key's leading
+ * column where that is not time: the host rollup sorts by address first, and
+ * a marker row's address is all zeros (its flow has none), so the lookup
+ * reads a few granules instead of the whole day.
+ */
+interface Target { table: string; via: string; grainSeconds: number; markerKey?: string }
 
 const TARGETS: readonly Target[] = [
   { table: RAW.name, via: RAW.name, grainSeconds: 1 },
-  ...ROLLUPS.map((r) => ({ table: r.name, via: r.feed, grainSeconds: r.grainSeconds })),
+  ...ROLLUPS.map((r) => ({ table: r.name, via: r.feed, grainSeconds: r.grainSeconds, ...(r.eitherHost ? { markerKey: `${HOST_COLUMN} = ${ipLiteral(new Uint8Array(16))} AND ` } : {}) })),
 ];
 
 export class ClickHouseWriter implements Sink<EncodedMessage> {
@@ -110,7 +116,7 @@ export class ClickHouseWriter implements Sink<EncodedMessage> {
     const from = lo - (lo % t.grainSeconds);
     const rows = await this.engine.query<{ seq: string }>(
       `SELECT DISTINCT ingest_seq AS seq FROM ${tableRef(this.database, t.table)}
-WHERE timestamp >= toDateTime(${from}, 'UTC') AND timestamp <= toDateTime(${hi}, 'UTC') AND ingest_seq IN (${pieces.map((p) => p.seq).join(', ')})`);
+WHERE ${t.markerKey ?? ''}timestamp >= toDateTime(${from}, 'UTC') AND timestamp <= toDateTime(${hi}, 'UTC') AND ingest_seq IN (${pieces.map((p) => p.seq).join(', ')})`);
     return new Set(rows.map((r) => Number(r.seq)));
   }
 

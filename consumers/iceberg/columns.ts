@@ -8,16 +8,16 @@
 // one is validated as UTF-8 and decoded to a JavaScript string once, not once
 // per record.
 import type { FlowColumns, StringColumn } from '../../common/flow.js';
-import { RECORD_FIELDS } from '../../common/flow.js';
+import { RECORD_FIELDS, timeProblem, TIME_LIMITS_MS } from '../../common/flow.js';
 import { COLUMNS, type Column } from './schema.js';
 
 export const STRING_COLUMNS: readonly Column[] = COLUMNS.filter((c) => c.type === 'string');
 
 const PROTO_TYPE = new Map<string, string>(RECORD_FIELDS.map((f) => [f.name, f.type]));
-/** The 64-bit columns: decoded as doubles, which are exact only below 2^53. */
-const WIDE_COLUMNS = COLUMNS.filter((c) => c.type !== 'string' && PROTO_TYPE.get(c.name) !== 'uint32');
-/** Times are stored in microseconds: the ms value times 1000 must stay exact too. */
-const LIMIT_MS = Math.floor(Number.MAX_SAFE_INTEGER / 1000);
+/** The 64-bit counters: decoded as doubles, which are exact only below 2^53 (the times have their limits above). */
+const WIDE_COLUMNS = COLUMNS.filter((c) => c.type === 'long' && PROTO_TYPE.get(c.name) !== 'uint32');
+/** The time fields, held to what both tiers store (ClickHouse's range). */
+const TIME_FIELDS = Object.keys(TIME_LIMITS_MS) as (keyof typeof TIME_LIMITS_MS)[];
 
 /** What the stage needs of one message: its columns and the ids of its strings. */
 export interface PreparedFlows {
@@ -142,9 +142,16 @@ function sameBytes(data: Uint8Array, a: number, aEnd: number, b: number, bEnd: n
  * record and field) when a value cannot be stored exactly.
  */
 export function prepareFlows(flows: FlowColumns, interner: Interner): PreparedFlows {
+  for (const field of TIME_FIELDS) {
+    const values = flows[field];
+    for (let i = 0; i < values.length; i++) {
+      const problem = timeProblem(field, values[i]!, i);
+      if (problem) throw new Error(problem);
+    }
+  }
   for (const c of WIDE_COLUMNS) {
     const values = flows[c.name] as Float64Array;
-    const limit = c.type === 'timestamptz' ? LIMIT_MS : Number.MAX_SAFE_INTEGER;
+    const limit = Number.MAX_SAFE_INTEGER;
     let min = 0, max = 0;
     for (let i = 0; i < values.length; i++) { const v = values[i]!; if (v < min) min = v; else if (v > max) max = v; }
     if (min < -limit || max > limit) {

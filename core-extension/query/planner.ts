@@ -83,7 +83,8 @@ export class Planner {
       }
     } catch (err) {
       if (ctl.signal.aborted) {
-        throw new QueryTimeoutError(`query took longer than ${timeoutMs / 1000} s (query_timeout); narrow the time range or add filters`);
+        const limit = timeoutMs === this.opts.timeoutMs ? ' (query_timeout)' : '';
+        throw new QueryTimeoutError(`query took longer than ${timeoutMs / 1000} s${limit}; narrow the time range or add filters`);
       }
       throw err;
     } finally {

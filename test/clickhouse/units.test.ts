@@ -19,7 +19,7 @@ function configFile(body: unknown): string {
   return path;
 }
 
-test('defaults: embedded chDB, batches of 10000, two days', () => {
+test('defaults: embedded chDB, batches of 100000, two days', () => {
   const c = loadWriterConfig(undefined);
   assert.equal(c.clickhouse_url, '');
   assert.equal(c.batch_size, 100_000);

@@ -19,8 +19,9 @@ test('a hanging hot tier makes the check unavailable within 5 s, not query_timeo
   const started = Date.now();
   const answer = await status.get();
   const took = Date.now() - started;
-  assert.ok(took >= 4900 && took < 8000, `answered in ${took} ms`);
+  // Far from query_timeout's 30 s, even on a busy machine.
+  assert.ok(took >= 4900 && took < 15_000, `answered in ${took} ms`);
   assert.equal(answer.available, false);
   const problems = (answer.message as { problems: string[] }).problems;
-  assert.deepEqual(problems, ['hot tier: query took longer than 5 s (query_timeout); narrow the time range or add filters']);
+  assert.deepEqual(problems, ['hot tier: query took longer than 5 s; narrow the time range or add filters']);
 });

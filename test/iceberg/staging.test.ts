@@ -37,7 +37,10 @@ test('strings are interned by their bytes, from any buffer, and must be UTF-8', 
 test('a message with a value the table cannot hold is refused, naming the record and field', () => {
   const ok = { ...emptyRecord(), timestamp: 1_700_000_000_000, src_ip: 'AAAA' };
   assert.throws(() => prepareFlows(toColumns({ records: [ok, { ...ok, bytes: 2 ** 60 }], collector_id: 't' }), new Interner()), /record 1: bytes .* out of range/);
-  assert.throws(() => prepareFlows(toColumns({ records: [{ ...ok, flow_start: 1e16 }], collector_id: 't' }), new Interner()), /record 0: flow_start .* out of range/);
+  assert.throws(() => prepareFlows(toColumns({ records: [{ ...ok, flow_start: 1e16 }], collector_id: 't' }), new Interner()), /record 0: flow_start 10000000000000000 is not a time in milliseconds from 0 to 4294967295000/);
+  // The hot tier's limits, so both tiers hold the same flows: no flow ends in the epoch's first second, none after 2106.
+  assert.throws(() => prepareFlows(toColumns({ records: [ok, { ...ok, timestamp: 500 }], collector_id: 't' }), new Interner()), /record 1: timestamp 500 is not a time/);
+  assert.throws(() => prepareFlows(toColumns({ records: [{ ...ok, time_received: 2 ** 32 * 1000 }], collector_id: 't' }), new Interner()), /record 0: time_received 4294967296000 is not a time/);
   // Invalid UTF-8 in place of "AAAA" (the encoder only writes valid strings).
   const payload = encodeBatch({ records: [ok, ok], collector_id: 't' });
   const at = Buffer.from(payload).lastIndexOf('AAAA');
