@@ -116,10 +116,12 @@ class Relay {
     this.server = createServer((client) => {
       const upstream = new Socket();
       upstream.connect(this.target, '127.0.0.1');
-      for (const s of [client, upstream]) { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); s.on('error', () => {}); }
+      for (const s of [client, upstream]) { this.sockets.add(s); s.unref(); s.on('close', () => this.sockets.delete(s)); s.on('error', () => {}); }
       client.pipe(upstream).pipe(client);
     });
     await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', () => resolve()));
+    // A harness part: it never keeps the process alive (a relay left listening once held a test file open after its test passed).
+    this.server.unref();
   }
   async cut(): Promise<void> {
     const server = this.server;
