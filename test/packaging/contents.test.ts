@@ -36,7 +36,7 @@ const EXPECT: Record<PackageName, Expect> = {
     conffiles: ['/etc/serviceradar/netflow-clickhouse.json', '/etc/serviceradar/netflow-parquet.json'],
     readWrite: {
       'serviceradar-netflow-clickhouse-writer.service': ['/var/lib/serviceradar-netflow/clickhouse-writer'],
-      'serviceradar-netflow-parquet-writer.service': ['/var/lib/serviceradar-netflow/parquet-writer', '/var/lib/serviceradar-netflow/iceberg'],
+      'serviceradar-netflow-parquet-writer.service': ['/var/lib/serviceradar-netflow/parquet-writer', '/var/lib/serviceradar-netflow/iceberg', '/var/lib/serviceradar-netflow/iceberg-rollups'],
     },
   },
   'serviceradar-netflow-core': {

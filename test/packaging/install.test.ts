@@ -121,6 +121,7 @@ describe('install on a clean Debian 12 with systemd', { timeout: 3_600_000 }, ()
     }
     const stat = (p: string) => box.sh(`stat -c '%a %U %G' ${p}`).trim();
     assert.equal(stat('/var/lib/serviceradar-netflow/iceberg'), `2750 ${USERS.consumers} serviceradar-netflow`);
+    assert.equal(stat('/var/lib/serviceradar-netflow/iceberg-rollups'), `2750 ${USERS.consumers} serviceradar-netflow`);
     assert.equal(stat('/var/lib/serviceradar-netflow/parquet-writer'), `750 ${USERS.consumers} ${USERS.consumers}`);
     assert.equal(stat('/var/lib/serviceradar-netflow/core'), `750 ${USERS.core} ${USERS.core}`);
     assert.equal(stat(CONFIGS.checker), `640 root ${USERS.checker}`);
@@ -203,7 +204,7 @@ describe('install on a clean Debian 12 with systemd', { timeout: 3_600_000 }, ()
     const expectCaps: Record<string, string> = { [UNITS.checker]: '0000000000000400', [UNITS.clickhouse]: '0000000000000000', [UNITS.parquet]: '0000000000000000', [UNITS.core]: '0000000000000000' };
     const writable: Record<string, string[]> = {
       [UNITS.checker]: [], [UNITS.clickhouse]: ['/var/lib/serviceradar-netflow/clickhouse-writer'],
-      [UNITS.parquet]: ['/var/lib/serviceradar-netflow/parquet-writer', '/var/lib/serviceradar-netflow/iceberg'], [UNITS.core]: ['/var/lib/serviceradar-netflow/core'],
+      [UNITS.parquet]: ['/var/lib/serviceradar-netflow/parquet-writer', '/var/lib/serviceradar-netflow/iceberg', '/var/lib/serviceradar-netflow/iceberg-rollups'], [UNITS.core]: ['/var/lib/serviceradar-netflow/core'],
     };
     for (const [unit, caps] of Object.entries(expectCaps)) {
       const pid = mainPid(unit);
