@@ -191,7 +191,7 @@ async function rollDay(con: DuckDBConnection, target: Catalog, day: number, file
     await Promise.all(written.map((f) => deleteLocation(f.path)));
     throw err;
   }
-  await Promise.all(old.map((f) => deleteLocation(f.path).catch(() => undefined)));
+  // The replaced files stay: a query may have planned on the previous snapshot. Retention's orphan sweep removes them once no kept snapshot needs them.
   const rows = written.reduce((n, f) => n + f.recordCount, 0);
   log.info({ day: dayText(day), files: written.length, rows, snapshot: snapshotId, source_snapshot: sourceId }, 'rolled up day');
   return { day, files: written.length, rows, snapshotId };

@@ -15,6 +15,7 @@ import { compact } from './compaction.js';
 import type { ParquetWriterConfig } from './config.js';
 import { ParquetWriter, type ParquetOptions } from './parquet.js';
 import { applyRetention, removeOrphans } from './retention.js';
+import { rollupCatalog } from './rollup.js';
 import { checkTableLayout } from './schema.js';
 import type { PreparedFlows } from './columns.js';
 import { IcebergWriter } from './writer.js';
@@ -117,9 +118,17 @@ export class ParquetWriterService implements Service {
     }
   }
 
+  /**
+   * Retention on the flows table and on its rollup table alike: replaced
+   * rollup files stay until no kept snapshot needs them (a query planned on
+   * an older rollup snapshot can still read them), then the orphan sweep takes them.
+   */
   async retainOnce(): Promise<void> {
     const c = this.config;
-    await applyRetention(this.catalog!, { retentionDays: c.retention_days, snapshotMaxAgeMs: c.snapshot_retention, orphanGraceMs: c.orphan_grace }, this.log);
+    const opts = { retentionDays: c.retention_days, snapshotMaxAgeMs: c.snapshot_retention, orphanGraceMs: c.orphan_grace };
+    await applyRetention(this.catalog!, opts, this.log);
+    const rollups = rollupCatalog(this.catalog!);
+    if (rollups && (await rollups.load())) await applyRetention(rollups, opts, this.log);
   }
 
   async stop(): Promise<void> {

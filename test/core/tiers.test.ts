@@ -5,7 +5,7 @@
 // range crossing the realtime threshold is stitched without gap or overlap.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/process.js';
 import { makeRecords } from './records.js';
@@ -13,7 +13,9 @@ import { expected } from './reference.js';
 import { shapes } from './shapes.js';
 import { call, coreConfig, log, startCore, writeCold, writeHot, hotCount, TOKEN, USER } from './fixtures.js';
 import { FsCatalog } from '../../consumers/iceberg/catalog-fs.js';
-import { buildRollups } from '../../consumers/iceberg/rollup.js';
+import { buildRollups, rollupCatalog } from '../../consumers/iceberg/rollup.js';
+import { applyRetention } from '../../consumers/iceberg/retention.js';
+import { liveEntries, loadTable } from '../../consumers/iceberg/table.js';
 import type { CoreService } from '../../core-extension/service.js';
 
 const HOUR = 3_600_000;
@@ -117,6 +119,15 @@ test('a day changed after its rollup was made is answered from the flows until t
     const fresh = (await get(late, path)).json();
     assert.deepEqual(fresh.meta.tables, ['iceberg rollup dst_ports_1d', 'iceberg rollup links_1h']);
     assert.deepEqual(fresh.results, want);
+    // The replaced rollup files stay for queries planned before the rebuild; retention's sweep takes them.
+    const rollups = rollupCatalog(new FsCatalog(dir.path))!;
+    const live = async () => (await liveEntries((await loadTable(rollups)).currentSnapshot)).length;
+    const onDisk = () => readdirSync(`${dir.path}-rollups`, { recursive: true }).filter((f) => String(f).endsWith('.parquet')).length;
+    const kept = await live();
+    assert.ok(onDisk() > kept, `the first rollup's files are still there (${onDisk()} on disk, ${kept} live)`);
+    await applyRetention(rollups, { retentionDays: 36_500, snapshotMaxAgeMs: 0, orphanGraceMs: 0, now: Date.now() + 1000 }, log);
+    assert.equal(onDisk(), kept);
+    assert.deepEqual((await get(late, path)).json().results, want);
   } finally {
     await late?.stop();
     dir.remove();
