@@ -57,7 +57,7 @@ export async function compact(catalog: Catalog, parquet: ParquetWriter, opts: Co
   }
   // After compaction, so a day is rolled up from its compacted files (a rollup names the files it was made from).
   // A failed pass loses nothing: readers use the flows for any day without a current rollup, the next run retries.
-  await buildRollups(catalog, { settleMs: opts.settleMs, now, threads: 1, memoryLimit: '1GB' }, log)
+  await buildRollups(catalog, { settleMs: opts.settleMs, now, threads: parquet.opts.threads, memoryLimit: parquet.opts.memoryLimit }, log)
     .catch((err: Error) => log.warn({ err: err.message }, 'rollup pass failed; left for the next run'));
   return results;
 }

@@ -45,6 +45,9 @@ export interface ParquetOptions {
   parquetVersion: 'V1' | 'V2';
 }
 
+/** Where this process's DuckDB instances spill (the service's own /tmp under its unit, never the working directory). */
+export const DUCKDB_TEMP_DIRECTORY = join(tmpdir(), `serviceradar-netflow-duckdb-${process.pid}`);
+
 export const DEFAULT_PARQUET: ParquetOptions = { compressionLevel: 3, rowGroupRows: 1_048_576, threads: 1, memoryLimit: '1GB', parquetVersion: 'V2' };
 
 /** Counts and bounds of a file's rows, before it is written. */
@@ -85,7 +88,7 @@ export class ParquetWriter {
   /** Calls run one at a time: they share the connection and its staging tables. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly instance: DuckDBInstance, private readonly con: DuckDBConnection, private readonly opts: ParquetOptions) {}
+  private constructor(private readonly instance: DuckDBInstance, private readonly con: DuckDBConnection, readonly opts: ParquetOptions) {}
 
   static async open(opts: Partial<ParquetOptions> = {}): Promise<ParquetWriter> {
     const o = { ...DEFAULT_PARQUET, ...opts };
@@ -93,7 +96,7 @@ export class ParquetWriter {
     const con = await instance.connect();
     await con.run(`SET TimeZone='UTC'`);
     // Sorts larger than memory_limit (compacting a busy day) spill here.
-    await con.run(`SET temp_directory=${sqlString(join(tmpdir(), `serviceradar-netflow-duckdb-${process.pid}`))}`);
+    await con.run(`SET temp_directory=${sqlString(DUCKDB_TEMP_DIRECTORY)}`);
     // Staged rows are in time order already: the COPY must keep it (DuckDB's default).
     await con.run(`SET preserve_insertion_order=true`);
     return new ParquetWriter(instance, con, o);

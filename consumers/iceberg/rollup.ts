@@ -26,6 +26,7 @@ import { FsCatalog } from './catalog-fs.js';
 import { childLocation, deleteLocation, localPath } from './io.js';
 import { CommitConflictError, currentSnapshot, newSnapshotId, type TableLayout } from './metadata.js';
 import type { DataFile } from './manifest.js';
+import { DUCKDB_TEMP_DIRECTORY } from './parquet.js';
 import { COLUMNS, dayOf, dayText, encodeLong, PARTITION_FIELD_NAME, type IcebergType } from './schema.js';
 import { addedEntries, commitSnapshot, rewriteWithout, writeManifest } from './snapshot.js';
 import { liveEntries, loadTable } from './table.js';
@@ -128,6 +129,7 @@ export async function buildRollups(flows: Catalog, opts: RollupOptions, log: Log
   const results: RollupResult[] = [];
   try {
     await con.run(`SET TimeZone = 'UTC'`);
+    await con.run(`SET temp_directory = ${sqlString(DUCKDB_TEMP_DIRECTORY)}`);
     const days = new Set([...flowDays.keys(), ...rollDays.keys()]);
     for (const day of [...days].sort((a, b) => a - b)) {
       if (day > lastSettled) continue;
