@@ -143,13 +143,13 @@ function v6BlockSql(d: Dimension, lo: Uint8Array, hi: Uint8Array, p: Params): st
 
 function onlySql(keys: Dimension[], only: (string | number)[][], p: Params): string {
   if (!only.length) return 'false';
-  // A list parameter however many groups (the executor sends them all at once: IcebergTier's onlyLimit).
-  if (keys.length === 1) {
-    const d = keys[0]!;
-    return IP_DIMENSIONS.has(d) ? `${col(d)} IN (SELECT unnest(${p.add(only.map((k) => String(k[0])))}))` : `${col(d)} IN (SELECT unnest(${p.add(only.map((k) => String(k[0])))}::BIGINT[]))`;
-  }
-  const tuples = only.map((k) => `(${k.map((v) => p.add(v)).join(', ')})`);
-  return `(${keys.map(col).join(', ')}) IN (SELECT * FROM (VALUES ${tuples.join(', ')}))`;
+  // One list parameter a key, however many groups (the executor sends them all at once: IcebergTier's onlyLimit);
+  // unnest side by side pairs them up again.
+  const lists = keys.map((d, i) => {
+    const list = p.add(only.map((k) => String(k[i])));
+    return IP_DIMENSIONS.has(d) ? `unnest(${list})` : `unnest(${list}::BIGINT[])`;
+  });
+  return `(${keys.map(col).join(', ')}) IN (SELECT ${lists.join(', ')})`;
 }
 
 /** A group key from DuckDB: IPs in canonical text (as ClickHouse answers them), others as numbers. */
