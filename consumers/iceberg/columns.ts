@@ -14,10 +14,9 @@ import { COLUMNS, type Column } from './schema.js';
 export const STRING_COLUMNS: readonly Column[] = COLUMNS.filter((c) => c.type === 'string');
 
 const PROTO_TYPE = new Map<string, string>(RECORD_FIELDS.map((f) => [f.name, f.type]));
-/** The 64-bit counters: decoded as doubles, which are exact only below 2^53 (the times have their limits above). */
-const WIDE_COLUMNS = COLUMNS.filter((c) => c.type === 'long' && PROTO_TYPE.get(c.name) !== 'uint32');
-/** The time fields, held to what both tiers store (ClickHouse's range). */
-const TIME_FIELDS = Object.keys(TIME_LIMITS_MS) as (keyof typeof TIME_LIMITS_MS)[];
+/** The 64-bit columns: decoded as doubles, which are exact only below 2^53; the times are held to what both tiers store. */
+const WIDE_COLUMNS = COLUMNS.filter((c) => c.type !== 'string' && PROTO_TYPE.get(c.name) !== 'uint32');
+type TimeField = keyof typeof TIME_LIMITS_MS;
 
 /** What the stage needs of one message: its columns and the ids of its strings. */
 export interface PreparedFlows {
@@ -142,21 +141,16 @@ function sameBytes(data: Uint8Array, a: number, aEnd: number, b: number, bEnd: n
  * record and field) when a value cannot be stored exactly.
  */
 export function prepareFlows(flows: FlowColumns, interner: Interner): PreparedFlows {
-  for (const field of TIME_FIELDS) {
-    const values = flows[field];
-    for (let i = 0; i < values.length; i++) {
-      const problem = timeProblem(field, values[i]!, i);
-      if (problem) throw new Error(problem);
-    }
-  }
   for (const c of WIDE_COLUMNS) {
     const values = flows[c.name] as Float64Array;
-    const limit = Number.MAX_SAFE_INTEGER;
-    let min = 0, max = 0;
-    for (let i = 0; i < values.length; i++) { const v = values[i]!; if (v < min) min = v; else if (v > max) max = v; }
-    if (min < -limit || max > limit) {
-      const i = values.findIndex((v) => v < -limit || v > limit);
-      throw new Error(`record ${i}: ${c.name} ${values[i]} is out of range (at most ${limit} in magnitude)`);
+    const time = TIME_LIMITS_MS[c.name as TimeField] as { min: number; max: number } | undefined;
+    const lo = time ? time.min : -Number.MAX_SAFE_INTEGER, hi = time ? time.max : Number.MAX_SAFE_INTEGER;
+    // One scan for the range; the record is looked for only when something is out of it.
+    let min = Infinity, max = -Infinity;
+    for (let i = 0; i < values.length; i++) { const v = values[i]!; if (v < min) min = v; if (v > max) max = v; }
+    if (min < lo || max > hi) {
+      const i = values.findIndex((v) => v < lo || v > hi);
+      throw new Error(time ? timeProblem(c.name as TimeField, values[i]!, i)! : `record ${i}: ${c.name} ${values[i]} is out of range (at most ${hi} in magnitude)`);
     }
   }
   const strings = interner.current();
