@@ -175,17 +175,21 @@ async function flowCount(engine: ClickHouseEngine, database: string): Promise<nu
  * table that fills every table at once, as the writer does.
  */
 async function profileStages(engine: ClickHouseEngine, database: string, messages: Uint8Array[]): Promise<Stage[]> {
-  const rows = messages.reduce((n, m) => n + decodeFlowColumns(m).rows, 0);
-  const cpu = async (run: () => unknown): Promise<number> => {
+  // CPU µs of one step, and what it made (so each step runs once and feeds the next).
+  const timed = async <T>(run: () => T | Promise<T>): Promise<{ us: number; out: T }> => {
     const before = process.cpuUsage();
-    await run();
+    const out = await run();
     const used = process.cpuUsage(before);
-    return (used.user + used.system) / rows;
+    return { us: used.user + used.system, out };
   };
-  const decodeUs = await cpu(() => messages.map(decodeFlowColumns));
-  const columns = messages.map(decodeFlowColumns);
-  const encodeUs = await cpu(() => columns.map(encodeMessage));
-  const payload = Buffer.concat(columns.flatMap((c) => encodeMessage(c).chunks.map((k) => k.data)));
+  const decoded = await timed(() => messages.map(decodeFlowColumns));
+  const columns = decoded.out;
+  const rows = columns.reduce((n, c) => n + c.rows, 0);
+  const encoded = await timed(() => columns.map(encodeMessage));
+  const payload = Buffer.concat(encoded.out.flatMap((m) => m.chunks.map((k) => k.data)));
+  const cpu = async (run: () => unknown): Promise<number> => (await timed(run)).us / rows;
+  const decodeUs = decoded.us / rows;
+  const encodeUs = encoded.us / rows;
   const insert = (table: string) => cpu(() => engine.insert(tableRef(database, table), { format: 'TabSeparated', columns: PAYLOAD_COLUMNS, data: payload }, { optimize_on_insert: 0 }));
   const flowsUs = await insert(RAW.name);
   const oneRollup = ROLLUPS.find((r) => r.name === 'flows_1m_src_hosts') ?? ROLLUPS[0]!;
