@@ -14,6 +14,9 @@ export interface Part { engine: AggregateEngine; startMs: number; endMs: number;
 /** Groups per `only` list sent to an engine at once, unless it says otherwise. */
 const ONLY_SLICE = 500;
 
+/** How many groups each part of a split range lists at first for a top n: the larger of these; then the growth while undecided. */
+const TOP_K_MIN = 500, TOP_K_PER_ROW = 20, TOP_K_GROWTH = 8;
+
 export type ResultRow = Record<string, string | number | boolean | null>;
 
 export interface Execution {
@@ -86,56 +89,50 @@ class Executor {
   }
 
   /**
-   * The top `n` groups over the whole range. With one part the engine ranks;
-   * with several, the main (largest) part's top n + |small parts' keys| plus the
-   * main part's sums for those keys make a candidate set that provably holds
-   * the true top n of the total, in either order. Ranking by the largest, the
-   * main part's sums are looked up only for the small parts' groups that could
-   * still make the top (see undecided): usually none, when the small part is
-   * the few minutes Iceberg does not hold yet.
+   * The top `n` groups over the whole range, each with its exact sums. With one
+   * part the engine ranks. With several (a range split at the tier seam), each
+   * part lists its own top k: a group's total is at most its listed sums plus,
+   * for each part that did not list it, that part's least listed sum (nothing,
+   * for a part that listed every group it has). Once the n-th best known total
+   * beats what a group listed nowhere could reach (strictly: a tie could win on
+   * key order), only the listed groups that can still reach it are looked up,
+   * in the parts that did not list them; until then k grows. Smallest first, no
+   * such bound holds (a group missing from a part counts 0 there): every group
+   * of every part is read.
    */
   private async top(keys: Dimension[], n: number): Promise<AggRow[]> {
-    const { q } = this;
+    const { q, rank } = this;
     const base: Aggregate = { startMs: q.startMs, endMs: q.endMs, filters: q.filters, keys, interval: null };
-    const top = { rank: this.rank, order: q.order, limit: n };
     const live = this.parts.filter((p) => overlaps(p, q));
-    if (live.length <= 1) {
-      const res = live.length ? await this.run(live[0]!, { ...base, top }) : undefined;
-      return res ? this.ranked(res.rows).slice(0, n) : [];
+    if (!live.length) return [];
+    if (live.length === 1) return this.ranked((await this.run(live[0]!, { ...base, top: { rank, order: q.order, limit: n } }))!.rows).slice(0, n);
+    if (q.order === 'asc') return this.ranked(await this.sum(base)).slice(0, n);
+    const lists: AggRow[][] = live.map(() => []);
+    const complete = live.map(() => false);
+    for (let k = Math.max(TOP_K_MIN, TOP_K_PER_ROW * n); ; k *= TOP_K_GROWTH) {
+      await Promise.all(live.map(async (p, i) => {
+        if (complete[i]) return;
+        lists[i] = (await this.run(p, { ...base, top: { rank, order: 'desc', limit: k } }))!.rows;
+        complete[i] = lists[i]!.length < k;
+      }));
+      // The most a group has in a part that did not list it.
+      const ceiling = lists.map((rows, i) => (complete[i] ? 0 : rows.reduce((m, r) => Math.min(m, r[rank]), Infinity)));
+      const groups = listedGroups(lists).map(({ keys, listed }) => {
+        const lower = listed.reduce((s, r) => s + (r?.[rank] ?? 0), 0);
+        return { keys, listed, lower, upper: listed.reduce((s, r, i) => s + (r ? 0 : ceiling[i]!), lower) };
+      });
+      const nth = groups.map((g) => g.lower).sort((x, y) => y - x)[n - 1] ?? -Infinity;
+      const unlisted = ceiling.reduce((s, c) => s + c, 0);
+      if (!complete.every(Boolean) && !(nth > unlisted)) continue;
+      const contenders = groups.filter((g) => g.upper >= nth);
+      await Promise.all(live.map(async (p, i) => {
+        const unknown = complete[i] ? [] : contenders.filter((g) => !g.listed[i]);
+        if (!unknown.length) return;
+        const found = new Map((await this.run(p, { ...base, only: unknown.map((g) => g.keys) }))!.rows.map((r) => [groupKey(r.keys), r]));
+        for (const g of unknown) g.listed[i] = found.get(groupKey(g.keys));
+      }));
+      return this.ranked(contenders.map((g) => ({ keys: g.keys, ...addSums(g.listed) }))).slice(0, n);
     }
-    const main = live.reduce((a, b) => (b.endMs - b.startMs > a.endMs - a.startMs ? b : a));
-    const others = live.filter((p) => p !== main);
-    const small = mergeRows((await Promise.all(others.map((p) => this.run(p, base)!))).map((r) => r.rows));
-    const smallKeys = small.map((r) => r.keys);
-    const limit = n + smallKeys.length;
-    const mainTop = await this.run(main, { ...base, top: { ...top, limit } })!;
-    const mainSums = new Map<string, AggRow>();
-    for (const r of mainTop.rows) mainSums.set(groupKey(r.keys), r);
-    const missing = small.filter((r) => !mainSums.has(groupKey(r.keys)));
-    const needed = q.order === 'desc' && mainTop.rows.length === limit ? this.undecided(mainTop.rows, small, missing, n) : missing;
-    // Fewer rows than asked: the main part has no other groups, so the missing ones have nothing there.
-    const exact = needed.length && mainTop.rows.length === limit ? await this.run(main, { ...base, only: needed.map((r) => r.keys) })! : { rows: [] as AggRow[] };
-    // Now known exactly: the main top's groups, and the undecided ones (absent from the answer = nothing in the main part).
-    const known = new Set([...mainSums.keys(), ...needed.map((r) => groupKey(r.keys))]);
-    for (const r of exact.rows) mainSums.set(groupKey(r.keys), r);
-    // The rest provably rank below the top n: left out.
-    const decided = small.filter((r) => known.has(groupKey(r.keys)) || mainTop.rows.length < limit);
-    return this.ranked(mergeRows([[...mainSums.values()], decided])).slice(0, n);
-  }
-
-  /**
-   * Of the small parts' groups absent from the main part's top (desc), those
-   * that could still reach the top n: each has at most the main top's last
-   * sum there, so one whose small sum plus that stays below the n-th best
-   * known total cannot (a tie could, on key order: it is kept).
-   */
-  private undecided(mainTop: AggRow[], small: AggRow[], missing: AggRow[], n: number): AggRow[] {
-    const rank = this.rank;
-    const ceiling = mainTop[mainTop.length - 1]![rank];
-    const smallOf = new Map(small.map((r) => [groupKey(r.keys), r[rank]]));
-    const lower = [...mainTop.map((r) => r[rank] + (smallOf.get(groupKey(r.keys)) ?? 0)), ...missing.map((r) => r[rank])].sort((a, b) => b - a);
-    const nth = lower[n - 1] ?? -Infinity;
-    return missing.filter((r) => r[rank] + ceiling >= nth);
   }
 
   /**
@@ -205,6 +202,25 @@ function overlaps(p: Part, q: Query): boolean {
 }
 
 function zero(): Sums { return { bytes: 0, packets: 0, flows: 0 }; }
+
+function addSums(rows: (Sums | undefined)[]): Sums {
+  const s = zero();
+  for (const r of rows) if (r) { s.bytes += r.bytes; s.packets += r.packets; s.flows += r.flows; }
+  return s;
+}
+
+/** Every group some part listed, with its row from each part (undefined where that part did not list it). */
+function listedGroups(lists: AggRow[][]): { keys: AggRow['keys']; listed: (AggRow | undefined)[] }[] {
+  const groups = new Map<string, { keys: AggRow['keys']; listed: (AggRow | undefined)[] }>();
+  lists.forEach((rows, i) => {
+    for (const r of rows) {
+      const k = groupKey(r.keys);
+      const g = groups.get(k) ?? groups.set(k, { keys: r.keys, listed: new Array<AggRow | undefined>(lists.length).fill(undefined) }).get(k)!;
+      g.listed[i] = r;
+    }
+  });
+  return [...groups.values()];
+}
 
 function minus(total: Sums, parts: Sums[]): Sums {
   const s = { ...total };

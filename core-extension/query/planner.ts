@@ -1,9 +1,9 @@
 // Which tier answers which part of a query's range. A range that starts within
-// realtime_threshold of now goes to ClickHouse; one that reaches further back
-// goes to the Iceberg table, up to the point the table holds every record
-// (its writer commits in batches), and ClickHouse answers from there on. The
-// two parts share a boundary instant, so nothing is missed or counted twice.
+// realtime_threshold of now goes to ClickHouse; one that reaches further back is
+// split at a seam: Iceberg answers before it, ClickHouse from it on. The two
+// parts share the seam instant, so nothing is missed or counted twice.
 import type { Logger } from '../../common/log.js';
+import { dayOf, MS_PER_DAY } from '../../consumers/iceberg/schema.js';
 import { execute, type Part, type ResultRow } from './execute.js';
 import { ParamError, filterText, intervalSeconds, intervalText, type AggregateEngine, type AsOf, type Query } from './model.js';
 
@@ -102,7 +102,7 @@ export class Planner {
     const cold = (startMs: number, endMs: number): Part => ({ engine: snap.engine, startMs, endMs, name: 'iceberg' });
     // Forced, or travelling back in time: the snapshot alone answers.
     if (q.tier === 'historical' || q.asOf) return { parts: [cold(q.startMs, q.endMs)], backend: 'iceberg', snapshotId: snap.snapshotId };
-    const boundary = Math.max(q.startMs, Math.min(q.endMs, snap.completeBeforeMs ?? q.startMs));
+    const boundary = Math.max(q.startMs, Math.min(q.endMs, seam(Math.floor(this.now() / 1000) * 1000 - this.opts.realtimeThresholdMs, snap.completeBeforeMs ?? q.startMs)));
     if (boundary >= q.endMs) return { parts: [cold(q.startMs, q.endMs)], backend: 'iceberg', snapshotId: snap.snapshotId };
     if (boundary <= q.startMs) return { parts: [hot(q.startMs, q.endMs)], backend: 'clickhouse', snapshotId: snap.snapshotId };
     return { parts: [cold(q.startMs, boundary), hot(boundary, q.endMs)], backend: 'iceberg+clickhouse', snapshotId: snap.snapshotId, boundaryMs: boundary };
@@ -155,6 +155,28 @@ export class Planner {
     this.running--;
     this.waiting.shift()?.();
   }
+}
+
+const MS_PER_HOUR = 3_600_000;
+
+/**
+ * Where a range reaching beyond the threshold is split. Any instant from
+ * `hotFromMs` (ClickHouse holds every flow after it: the real-time route
+ * trusts it that far) to `coldBeforeMs` (the Iceberg snapshot holds every flow
+ * before it) gives an exact answer. Of those, the newest UTC midnight is the
+ * cheapest: Iceberg answers whole closed days from its daily rollups and
+ * ClickHouse the open day from its minute and hour rollups. Without a midnight
+ * in the window, the first whole hour in it. When the snapshot lags further
+ * behind than the threshold, no instant is exact on both sides: Iceberg
+ * answers what it holds and ClickHouse the rest (it keeps flows longer than
+ * the threshold, as realtime_threshold's documentation asks).
+ */
+export function seam(hotFromMs: number, coldBeforeMs: number): number {
+  if (coldBeforeMs <= hotFromMs) return coldBeforeMs;
+  const midnight = dayOf(coldBeforeMs) * MS_PER_DAY;
+  if (midnight >= hotFromMs) return midnight;
+  const hour = Math.ceil(hotFromMs / MS_PER_HOUR) * MS_PER_HOUR;
+  return hour <= coldBeforeMs ? hour : coldBeforeMs;
 }
 
 /** Engine failures become a user-facing TierUnavailableError; the detail goes to the log. */

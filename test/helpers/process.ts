@@ -6,14 +6,27 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+// Ports come from below the kernel's ephemeral range (32768 and up by default):
+// a port probed free up there can be taken by an outgoing connection before
+// the peer binds it. Each port is handed out once per process; the start is
+// spread by pid so test files running one after another rarely meet.
+const PORT_FLOOR = 20_000, PORT_CEILING = 32_000;
+let nextPort = PORT_FLOOR + (process.pid % 1_000) * 12;
+
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (let tries = 0; tries < PORT_CEILING - PORT_FLOOR; tries++) {
+    const port = nextPort;
+    nextPort = nextPort + 1 >= PORT_CEILING ? PORT_FLOOR : nextPort + 1;
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free loopback port in ${PORT_FLOOR}-${PORT_CEILING}`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
 
