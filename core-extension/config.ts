@@ -93,7 +93,7 @@ export const coreSchema: Schema<CoreConfig> = {
     iceberg_warehouse: { doc: 'warehouse name for the REST catalog', format: String, default: '' },
     duckdb_memory_limit: { doc: 'memory DuckDB may use for historical queries ("2GB")', format: (v: unknown) => { if (typeof v !== 'string' || !/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(v)) throw new Error('must be a size like 512MB or 2GB'); }, default: '2GB' },
     duckdb_threads: { doc: 'DuckDB threads (0 = one per core)', format: 'nat', default: 0 },
-    realtime_threshold: { doc: 'ranges starting within this of now go to ClickHouse ("2d")', format: 'duration-ms', default: 2 * 86_400_000 },
+    realtime_threshold: { doc: 'ranges starting within this of now go to ClickHouse, which is trusted to hold every flow this recent: keep it within the hot tier\'s retention ("2d")', format: 'duration-ms', default: 2 * 86_400_000 },
     nats_url: { doc: 'NATS URL for the writers\' lag; empty = not reported', format: String, default: 'nats://localhost:4222' },
     query_timeout: { doc: 'time limit of one query ("30s")', format: 'duration-ms', default: 30_000 },
     max_concurrent_queries: { doc: 'queries run at once', format: 'positive-int', default: 8 },
