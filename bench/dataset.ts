@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { join } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { emptyRecord, type FlowRecord } from '../common/flow.js';
 import { createLogger } from '../common/log.js';
 import { openEngine } from '../consumers/clickhouse/engine.js';
@@ -28,13 +28,13 @@ import { loadOrCreate } from '../consumers/iceberg/catalog.js';
 import { FsCatalog } from '../consumers/iceberg/catalog-fs.js';
 import { childLocation, localPath } from '../consumers/iceberg/io.js';
 import { newSnapshotId } from '../consumers/iceberg/metadata.js';
-import { DEFAULT_PARQUET } from '../consumers/iceberg/parquet.js';
+import { DEFAULT_PARQUET, openDuckDb } from '../consumers/iceberg/parquet.js';
 import { buildRollups, describeParquet } from '../consumers/iceberg/rollup.js';
 import { COLUMNS, dayOf, dayText, PARTITION_FIELD_NAME, SORT_ORDER_ID } from '../consumers/iceberg/schema.js';
 import { addedEntries, commitSnapshot, writeManifest } from '../consumers/iceberg/snapshot.js';
 import { liveEntries, loadTable } from '../consumers/iceberg/table.js';
 import type { V5Exporter } from '../demo/exporter/packets.js';
-import { rng, SERVICES, trafficModel } from '../demo/traffic.js';
+import { SERVICES, trafficModel } from '../demo/traffic.js';
 
 export const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -144,9 +144,7 @@ function fresh(dir: string): void {
 }
 
 async function duckdb(): Promise<{ con: DuckDBConnection; close(): void }> {
-  const instance = await DuckDBInstance.create(':memory:', { threads: '2', memory_limit: '3GB', preserve_insertion_order: 'false' });
-  const con = await instance.connect();
-  await con.run(`SET TimeZone = 'UTC'`);
+  const { instance, con } = await openDuckDb({ threads: 2, memoryLimit: '3GB', settings: { preserve_insertion_order: 'false' } });
   return { con, close: () => { con.closeSync(); instance.closeSync(); } };
 }
 

@@ -5,14 +5,19 @@
 // (its answers are checked against ours, then timed; UDP to nfcapd is slow,
 // so not all 30 days go there).
 //
-//   npm run build && node dist/bench/query.js [--hot-rows N] [--cold-rows N] [--runs N] [--nfdump-days N] [--data DIR]
+//   npm run build && node dist/bench/query.js [--hot-rows N] [--cold-rows N] [--runs N] [--nfdump-days N] [--data DIR] [--only dashboard|nfdump]
+//
+// The historical questions are asked twice: on the unified route the dashboards
+// use (/api/netflow: Iceberg for closed days, ClickHouse for the open one) and
+// forced onto Iceberg (/api/netflow/historical).
 //
 // The machine is shared and small (2 cores): the figures are indicative.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { hashToken } from '../core-extension/api/auth.js';
 import { loadCoreConfig } from '../core-extension/config.js';
@@ -22,22 +27,27 @@ import { buildDataset, DAY, type Dataset } from './dataset.js';
 
 const TOKEN = 'bench-token-0123456789abcdef0123456789';
 
-interface Query { tier: 'realtime' | 'historical'; name: string; params: string }
+/** route: the API path after /api/netflow ('' is the unified route). */
+interface Query { route: '/realtime' | '/historical' | ''; name: string; params: string }
 
 function queries(d: Dataset, talker: string, coldTalker: string): Query[] {
   const hot = `start=${d.endMs - 2 * DAY}&end=${d.endMs}`;
   const cold = `start=${d.endMs - 30 * DAY}&end=${d.endMs}`;
+  const historical = [
+    { name: 'top 10 source IPs (30 days)', params: `${cold}&group_by=src_ip&limit=10` },
+    { name: 'top 5 destination ports (30 days)', params: `${cold}&group_by=dst_port&limit=5` },
+    { name: 'traffic over time, bits/s (30 days)', params: `${cold}&group_by=time&metric=bps` },
+    { name: 'monthly trend by protocol (30 days)', params: `${cold}&group_by=time,protocol&interval=month&limit=5` },
+    { name: "one IP's history (30 days, daily)", params: `${cold}&group_by=time&interval=1d&filter=ip=${coldTalker}` },
+  ];
   return [
-    { tier: 'realtime', name: 'top 10 source IPs (2 days)', params: `${hot}&group_by=src_ip&limit=10` },
-    { tier: 'realtime', name: 'top 5 destination ports (2 days)', params: `${hot}&group_by=dst_port&limit=5` },
-    { tier: 'realtime', name: 'traffic over time, bits/s (2 days)', params: `${hot}&group_by=time&metric=bps` },
-    { tier: 'realtime', name: 'top talkers over time (last 1 h, 1 min)', params: `start=${d.endMs - 3_600_000}&end=${d.endMs}&group_by=src_ip,time&interval=1m&limit=5` },
-    { tier: 'realtime', name: "one IP's history (2 days)", params: `${hot}&group_by=time&filter=ip=${talker}` },
-    { tier: 'historical', name: 'top 10 source IPs (30 days)', params: `${cold}&group_by=src_ip&limit=10` },
-    { tier: 'historical', name: 'top 5 destination ports (30 days)', params: `${cold}&group_by=dst_port&limit=5` },
-    { tier: 'historical', name: 'traffic over time, bits/s (30 days)', params: `${cold}&group_by=time&metric=bps` },
-    { tier: 'historical', name: 'monthly trend by protocol (30 days)', params: `${cold}&group_by=time,protocol&interval=month&limit=5` },
-    { tier: 'historical', name: "one IP's history (30 days, daily)", params: `${cold}&group_by=time&interval=1d&filter=ip=${coldTalker}` },
+    { route: '/realtime', name: 'top 10 source IPs (2 days)', params: `${hot}&group_by=src_ip&limit=10` },
+    { route: '/realtime', name: 'top 5 destination ports (2 days)', params: `${hot}&group_by=dst_port&limit=5` },
+    { route: '/realtime', name: 'traffic over time, bits/s (2 days)', params: `${hot}&group_by=time&metric=bps` },
+    { route: '/realtime', name: 'top talkers over time (last 1 h, 1 min)', params: `start=${d.endMs - 3_600_000}&end=${d.endMs}&group_by=src_ip,time&interval=1m&limit=5` },
+    { route: '/realtime', name: "one IP's history (2 days)", params: `${hot}&group_by=time&filter=ip=${talker}` },
+    ...historical.map((q) => ({ ...q, route: '' as const })),
+    ...historical.map((q) => ({ ...q, route: '/historical' as const })),
   ];
 }
 
@@ -68,11 +78,12 @@ function childCpuMs(): number {
   return (Number(fields[13]) + Number(fields[14])) * 10;
 }
 
-function nfdump(args: string[]): { ms: number; cpuMs: number; out: string } {
+/** nfdump run as a child without blocking the event loop (the in-process core keeps serving and its keep-alive connections stay open). */
+async function nfdump(args: string[]): Promise<{ ms: number; cpuMs: number; out: string }> {
   const t = performance.now();
   const cpu = childCpuMs();
-  const out = execFileSync('nfdump', args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  return { ms: performance.now() - t, cpuMs: childCpuMs() - cpu, out };
+  const { stdout } = await promisify(execFile)('nfdump', args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  return { ms: performance.now() - t, cpuMs: childCpuMs() - cpu, out: stdout };
 }
 
 /** "ip,bytes" pairs of an nfdump -s ... -o csv statistic. */
@@ -92,7 +103,9 @@ function nfdumpTop(out: string, keyColumn: string): { key: string; bytes: number
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { 'hot-rows': { type: 'string' }, 'cold-rows': { type: 'string' }, runs: { type: 'string' }, data: { type: 'string' }, 'nfdump-days': { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { 'hot-rows': { type: 'string' }, 'cold-rows': { type: 'string' }, runs: { type: 'string' }, data: { type: 'string' }, 'nfdump-days': { type: 'string' }, only: { type: 'string' } } });
+  const only = values.only ?? '';
+  if (!['', 'dashboard', 'nfdump'].includes(only)) throw new Error('--only takes dashboard or nfdump');
   const hotRows = Number(values['hot-rows'] ?? 100_000_000);
   const coldRows = Number(values['cold-rows'] ?? 300_000_000);
   const runs = Number(values.runs ?? 20);
@@ -113,21 +126,22 @@ export async function main(argv: string[]): Promise<void> {
     const talker = (await get(core.httpPort, `/api/netflow/realtime?start=${d.endMs - 2 * DAY}&end=${d.endMs}&group_by=src_ip&limit=1`)).body.results[0].src_ip as string;
     const coldTop = (await get(core.httpPort, `/api/netflow/historical?start=${d.endMs - 30 * DAY}&end=${d.endMs}&group_by=src_ip&limit=10`)).body.results as { src_ip: string; bytes: number }[];
     const results: Record<string, unknown>[] = [];
-    for (const q of queries(d, talker, coldTop[0]!.src_ip)) {
-      const path = `/api/netflow/${q.tier}?${q.params}`;
+    for (const q of only === 'nfdump' ? [] : queries(d, talker, coldTop[0]!.src_ip)) {
+      const path = `/api/netflow${q.route}?${q.params}`;
       const first = await get(core.httpPort, path);
       const times: number[] = [], cpus: number[] = [];
       for (let i = 0; i < runs; i++) { const r = await get(core.httpPort, path); times.push(r.ms); cpus.push(r.cpuMs); }
       const row = {
-        tier: q.tier, query: q.name, p50_ms: round(pct(times, 50)), p95_ms: round(pct(times, 95)), cpu_p50_ms: round(pct(cpus, 50)),
+        route: q.route || 'unified', query: q.name, p50_ms: round(pct(times, 50)), p95_ms: round(pct(times, 95)), cpu_p50_ms: round(pct(cpus, 50)),
         first_ms: round(first.ms), rows_read: first.body.meta.rows_read, tables: first.body.meta.tables.join(' '), load: loadavg()[0]!.toFixed(1),
       };
       results.push(row);
-      say(`${q.tier.padEnd(10)} ${q.name.padEnd(42)} p50 ${row.p50_ms} ms  p95 ${row.p95_ms} ms  cpu ${row.cpu_p50_ms} ms  load ${row.load}  (${row.rows_read.toLocaleString()} rows read, ${row.tables})`);
+      say(`${row.route.padEnd(11)} ${q.name.padEnd(42)} p50 ${row.p50_ms} ms  p95 ${row.p95_ms} ms  cpu ${row.cpu_p50_ms} ms  load ${row.load}  (${row.rows_read.toLocaleString()} rows read, ${row.tables})`);
     }
 
     // nfdump over the newest days of the same flows (the files hold exactly them: no -t, whose window
     // would also drop flows that started before it), and ours over the same range: answers checked first.
+    if (only === 'dashboard') { console.log(JSON.stringify({ hot_rows: hotRows, cold_rows: coldRows, runs, results }, null, 2)); return; }
     const nfRange = `start=${d.nfcapdFromMs}&end=${d.endMs}`;
     const nfTop = (await get(core.httpPort, `/api/netflow/historical?${nfRange}&group_by=src_ip&limit=10`)).body.results as { src_ip: string; bytes: number }[];
     const base = ['-R', d.nfcapdDir, '-q'];
@@ -136,12 +150,13 @@ export async function main(argv: string[]): Promise<void> {
       { name: 'top 5 destination ports', args: [...base, '-n', '5', '-s', 'dstport/bytes', '-o', 'csv'], ours: `${nfRange}&group_by=dst_port&limit=5` },
       { name: "one IP's traffic by protocol", args: [...base, '-s', 'proto/bytes', '-o', 'csv', `ip ${nfTop[0]!.src_ip}`], ours: `${nfRange}&group_by=protocol&filter=ip=${nfTop[0]!.src_ip}` },
     ];
-    const top = nfdumpTop(nfdump(nfQueries[0]!.args).out, 'val');
+    const top = nfdumpTop((await nfdump(nfQueries[0]!.args)).out, 'val');
     const agree = top.length === 10 && top.every((r, i) => r.key === nfTop[i]!.src_ip && r.bytes === nfTop[i]!.bytes);
     say(`nfdump's top 10 source IPs (${nfdumpDays} day(s)) ${agree ? 'equal ours (addresses and bytes)' : `DIFFER from ours: ${JSON.stringify(top.slice(0, 3))} vs ${JSON.stringify(nfTop.slice(0, 3))}`}`);
     const nf: Record<string, unknown>[] = [];
     for (const q of nfQueries) {
-      const runsNf = [1, 2, 3].map(() => nfdump(q.args));
+      const runsNf: Awaited<ReturnType<typeof nfdump>>[] = [];
+      for (let i = 0; i < 3; i++) runsNf.push(await nfdump(q.args));
       const ms = pct(runsNf.map((r) => r.ms), 50), cpu = pct(runsNf.map((r) => r.cpuMs), 50);
       const path = `/api/netflow/historical?${q.ours}`;
       await get(core.httpPort, path);

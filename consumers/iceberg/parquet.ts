@@ -46,7 +46,24 @@ export interface ParquetOptions {
 }
 
 /** Where this process's DuckDB instances spill (the service's own /tmp under its unit, never the working directory). */
-export const DUCKDB_TEMP_DIRECTORY = join(tmpdir(), `serviceradar-netflow-duckdb-${process.pid}`);
+const DUCKDB_TEMP_DIRECTORY = join(tmpdir(), `serviceradar-netflow-duckdb-${process.pid}`);
+
+/**
+ * An in-memory DuckDB on UTC that spills to this process's temp folder.
+ * DuckDB's own default spills to `.tmp` in the working directory: read-only
+ * under the packaged units, and litter in a checkout.
+ */
+export async function openDuckDb(opts: { threads?: number; memoryLimit?: string; settings?: Record<string, string> } = {}): Promise<{ instance: DuckDBInstance; con: DuckDBConnection }> {
+  const instance = await DuckDBInstance.create(':memory:', {
+    ...(opts.threads ? { threads: String(opts.threads) } : {}),
+    ...(opts.memoryLimit ? { memory_limit: opts.memoryLimit } : {}),
+    ...opts.settings,
+  });
+  const con = await instance.connect();
+  await con.run(`SET GLOBAL TimeZone = 'UTC'`);
+  await con.run(`SET GLOBAL temp_directory = ${sqlString(DUCKDB_TEMP_DIRECTORY)}`);
+  return { instance, con };
+}
 
 export const DEFAULT_PARQUET: ParquetOptions = { compressionLevel: 3, rowGroupRows: 1_048_576, threads: 1, memoryLimit: '1GB', parquetVersion: 'V2' };
 
@@ -92,11 +109,8 @@ export class ParquetWriter {
 
   static async open(opts: Partial<ParquetOptions> = {}): Promise<ParquetWriter> {
     const o = { ...DEFAULT_PARQUET, ...opts };
-    const instance = await DuckDBInstance.create(':memory:', { threads: String(o.threads), memory_limit: o.memoryLimit });
-    const con = await instance.connect();
-    await con.run(`SET TimeZone='UTC'`);
-    // Sorts larger than memory_limit (compacting a busy day) spill here.
-    await con.run(`SET temp_directory=${sqlString(DUCKDB_TEMP_DIRECTORY)}`);
+    // Sorts larger than memory_limit (compacting a busy day) spill to the temp folder.
+    const { instance, con } = await openDuckDb({ threads: o.threads, memoryLimit: o.memoryLimit });
     // Staged rows are in time order already: the COPY must keep it (DuckDB's default).
     await con.run(`SET preserve_insertion_order=true`);
     return new ParquetWriter(instance, con, o);

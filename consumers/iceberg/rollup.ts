@@ -18,7 +18,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from '../../common/log.js';
 import type { Catalog, LoadedTable } from './catalog.js';
 import { loadOrCreate } from './catalog.js';
@@ -26,7 +26,7 @@ import { FsCatalog } from './catalog-fs.js';
 import { childLocation, deleteLocation, localPath } from './io.js';
 import { CommitConflictError, currentSnapshot, newSnapshotId, type TableLayout } from './metadata.js';
 import type { DataFile } from './manifest.js';
-import { DUCKDB_TEMP_DIRECTORY } from './parquet.js';
+import { openDuckDb } from './parquet.js';
 import { COLUMNS, dayOf, dayText, encodeLong, PARTITION_FIELD_NAME, type IcebergType } from './schema.js';
 import { addedEntries, commitSnapshot, rewriteWithout, writeManifest } from './snapshot.js';
 import { liveEntries, loadTable } from './table.js';
@@ -120,16 +120,9 @@ export async function buildRollups(flows: Catalog, opts: RollupOptions, log: Log
   }
   const rollDays = await rollupDays(await loadOrCreate(target));
   const lastSettled = dayOf(now - opts.settleMs) - 1;
-  const instance = await DuckDBInstance.create(':memory:', {
-    ...(opts.threads ? { threads: String(opts.threads) } : {}),
-    ...(opts.memoryLimit ? { memory_limit: opts.memoryLimit } : {}),
-    autoinstall_known_extensions: 'false',
-  });
-  const con = await instance.connect();
+  const { instance, con } = await openDuckDb({ threads: opts.threads, memoryLimit: opts.memoryLimit, settings: { autoinstall_known_extensions: 'false' } });
   const results: RollupResult[] = [];
   try {
-    await con.run(`SET TimeZone = 'UTC'`);
-    await con.run(`SET temp_directory = ${sqlString(DUCKDB_TEMP_DIRECTORY)}`);
     const days = new Set([...flowDays.keys(), ...rollDays.keys()]);
     for (const day of [...days].sort((a, b) => a - b)) {
       if (day > lastSettled) continue;

@@ -16,6 +16,7 @@ import { rollupCatalog, rollupFileOf, ROLLUP_SETS, sourceFingerprint, type Rollu
 import { dayOf, MS_PER_DAY } from '../../consumers/iceberg/schema.js';
 import { localPath } from '../../consumers/iceberg/io.js';
 import { canonicalKey, duckdbAggregate, DUCKDB_MACROS, type DuckParam, type DuckPiece } from './duckdb-sql.js';
+import { openDuckDb } from '../../consumers/iceberg/parquet.js';
 import { cover, type RollupTable } from './rollup-plan.js';
 import { ParamError, type AggResult, type Aggregate, type AggregateEngine, type AsOf } from './model.js';
 import type { ColdSnapshot, ColdTier } from './planner.js';
@@ -24,16 +25,9 @@ export class DuckDb {
   private constructor(private readonly instance: DuckDBInstance) {}
 
   static async open(opts: { threads?: number; memoryLimit?: string } = {}): Promise<DuckDb> {
-    const instance = await DuckDBInstance.create(':memory:', {
-      ...(opts.threads ? { threads: String(opts.threads) } : {}),
-      ...(opts.memoryLimit ? { memory_limit: opts.memoryLimit } : {}),
-      // The table is read-only to us: no extension downloads, no writes outside memory.
-      autoinstall_known_extensions: 'false',
-    });
-    const c = await instance.connect();
+    // The table is read-only to us: no extension downloads. Month buckets are UTC months whatever the host's zone.
+    const { instance, con: c } = await openDuckDb({ ...opts, settings: { autoinstall_known_extensions: 'false' } });
     try {
-      // Month buckets are UTC months whatever the host's zone.
-      await c.run(`SET GLOBAL TimeZone = 'UTC'`);
       for (const m of DUCKDB_MACROS) await c.run(m);
     } finally { c.closeSync(); }
     return new DuckDb(instance);

@@ -22,11 +22,18 @@ const early = new Map<string, Promise<Response>>();
 /**
  * Starts a view's request as soon as its code is loaded, while the page is
  * still hydrating (a few hundred ms on a busy machine): the view's first
- * getFlows for the same URL takes the answer instead of asking again.
+ * getFlows for the same URL takes the answer instead of asking again. With
+ * `after`, it is sent once that answer is in (or failed), so a heavier
+ * request does not share the server's cores with the one drawn first.
  */
-export function prefetch(path: string, params: URLSearchParams): void {
+export function prefetch(path: string, params: URLSearchParams, after?: Promise<unknown>): Promise<Response> {
   const url = `${path}?${params}`;
-  if (!early.has(url)) early.set(url, fetch(url, FETCH_OPTIONS));
+  let started = early.get(url);
+  if (!started) {
+    started = after ? after.catch(() => undefined).then(() => fetch(url, FETCH_OPTIONS)) : fetch(url, FETCH_OPTIONS);
+    early.set(url, started);
+  }
+  return started;
 }
 
 export async function getFlows(path: string, params: URLSearchParams, signal: AbortSignal): Promise<FlowResponse> {
