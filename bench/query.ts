@@ -17,8 +17,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { hashToken } from '../core-extension/api/auth.js';
 import { loadCoreConfig } from '../core-extension/config.js';
 import { CoreService } from '../core-extension/service.js';
@@ -123,25 +122,27 @@ export async function main(argv: string[]): Promise<void> {
   const core = new CoreService(cfg, createLogger('bench-core', 'warn'));
   await core.start();
   try {
-    const talker = (await get(core.httpPort, `/api/netflow/realtime?start=${d.endMs - 2 * DAY}&end=${d.endMs}&group_by=src_ip&limit=1`)).body.results[0].src_ip as string;
-    const coldTop = (await get(core.httpPort, `/api/netflow/historical?start=${d.endMs - 30 * DAY}&end=${d.endMs}&group_by=src_ip&limit=10`)).body.results as { src_ip: string; bytes: number }[];
     const results: Record<string, unknown>[] = [];
-    for (const q of only === 'nfdump' ? [] : queries(d, talker, coldTop[0]!.src_ip)) {
-      const path = `/api/netflow${q.route}?${q.params}`;
-      const first = await get(core.httpPort, path);
-      const times: number[] = [], cpus: number[] = [];
-      for (let i = 0; i < runs; i++) { const r = await get(core.httpPort, path); times.push(r.ms); cpus.push(r.cpuMs); }
-      const row = {
-        route: q.route || 'unified', query: q.name, p50_ms: round(pct(times, 50)), p95_ms: round(pct(times, 95)), cpu_p50_ms: round(pct(cpus, 50)),
-        first_ms: round(first.ms), rows_read: first.body.meta.rows_read, tables: first.body.meta.tables.join(' '), load: loadavg()[0]!.toFixed(1),
-      };
-      results.push(row);
-      say(`${row.route.padEnd(11)} ${q.name.padEnd(42)} p50 ${row.p50_ms} ms  p95 ${row.p95_ms} ms  cpu ${row.cpu_p50_ms} ms  load ${row.load}  (${row.rows_read.toLocaleString()} rows read, ${row.tables})`);
+    if (only !== 'nfdump') {
+      const talker = (await get(core.httpPort, `/api/netflow/realtime?start=${d.endMs - 2 * DAY}&end=${d.endMs}&group_by=src_ip&limit=1`)).body.results[0].src_ip as string;
+      const coldTop = (await get(core.httpPort, `/api/netflow/historical?start=${d.endMs - 30 * DAY}&end=${d.endMs}&group_by=src_ip&limit=10`)).body.results as { src_ip: string; bytes: number }[];
+      for (const q of queries(d, talker, coldTop[0]!.src_ip)) {
+        const path = `/api/netflow${q.route}?${q.params}`;
+        const first = await get(core.httpPort, path);
+        const times: number[] = [], cpus: number[] = [];
+        for (let i = 0; i < runs; i++) { const r = await get(core.httpPort, path); times.push(r.ms); cpus.push(r.cpuMs); }
+        const row = {
+          route: q.route || 'unified', query: q.name, p50_ms: round(pct(times, 50)), p95_ms: round(pct(times, 95)), cpu_p50_ms: round(pct(cpus, 50)),
+          first_ms: round(first.ms), rows_read: first.body.meta.rows_read, tables: first.body.meta.tables.join(' '), load: loadavg()[0]!.toFixed(1),
+        };
+        results.push(row);
+        say(`${row.route.padEnd(11)} ${q.name.padEnd(42)} p50 ${row.p50_ms} ms  p95 ${row.p95_ms} ms  cpu ${row.cpu_p50_ms} ms  load ${row.load}  (${row.rows_read.toLocaleString()} rows read, ${row.tables})`);
+      }
     }
 
+    if (only === 'dashboard') { console.log(JSON.stringify({ hot_rows: hotRows, cold_rows: coldRows, runs, results }, null, 2)); return; }
     // nfdump over the newest days of the same flows (the files hold exactly them: no -t, whose window
     // would also drop flows that started before it), and ours over the same range: answers checked first.
-    if (only === 'dashboard') { console.log(JSON.stringify({ hot_rows: hotRows, cold_rows: coldRows, runs, results }, null, 2)); return; }
     const nfRange = `start=${d.nfcapdFromMs}&end=${d.endMs}`;
     const nfTop = (await get(core.httpPort, `/api/netflow/historical?${nfRange}&group_by=src_ip&limit=10`)).body.results as { src_ip: string; bytes: number }[];
     const base = ['-R', d.nfcapdDir, '-q'];

@@ -95,14 +95,17 @@ export class Planner {
   /** The parts of a query's range and the tier of each. */
   async plan(q: Query, signal: AbortSignal): Promise<{ parts: Part[]; backend: QueryAnswer['meta']['backend']; snapshotId?: string | null; boundaryMs?: number }> {
     const hot = (startMs: number, endMs: number): Part => ({ engine: this.opts.hot, startMs, endMs, name: 'clickhouse' });
+    const nowMs = Math.floor(this.now() / 1000) * 1000;
+    const hotFromMs = nowMs - this.opts.realtimeThresholdMs;
     // PRD 2.1.4: shorter than the threshold is real-time; "last 2d" with a 2d threshold is not.
-    const realtime = q.tier === 'realtime' || (q.tier === 'auto' && !q.asOf && q.startMs > Math.floor(this.now() / 1000) * 1000 - this.opts.realtimeThresholdMs);
+    const realtime = q.tier === 'realtime' || (q.tier === 'auto' && !q.asOf && q.startMs > hotFromMs);
     if (realtime) return { parts: [hot(q.startMs, q.endMs)], backend: 'clickhouse' };
     const snap = await tier('cold', () => this.opts.cold.snapshot(q.asOf, signal), this.opts.log);
     const cold = (startMs: number, endMs: number): Part => ({ engine: snap.engine, startMs, endMs, name: 'iceberg' });
     // Forced, or travelling back in time: the snapshot alone answers.
     if (q.tier === 'historical' || q.asOf) return { parts: [cold(q.startMs, q.endMs)], backend: 'iceberg', snapshotId: snap.snapshotId };
-    const boundary = Math.max(q.startMs, Math.min(q.endMs, seam(Math.floor(this.now() / 1000) * 1000 - this.opts.realtimeThresholdMs, snap.completeBeforeMs ?? q.startMs)));
+    // A flow stamped in the future (an exporter's clock ahead) must not move the seam past now.
+    const boundary = Math.max(q.startMs, Math.min(q.endMs, seam(hotFromMs, Math.min(nowMs, snap.completeBeforeMs ?? q.startMs))));
     if (boundary >= q.endMs) return { parts: [cold(q.startMs, q.endMs)], backend: 'iceberg', snapshotId: snap.snapshotId };
     if (boundary <= q.startMs) return { parts: [hot(q.startMs, q.endMs)], backend: 'clickhouse', snapshotId: snap.snapshotId };
     return { parts: [cold(q.startMs, boundary), hot(boundary, q.endMs)], backend: 'iceberg+clickhouse', snapshotId: snap.snapshotId, boundaryMs: boundary };
@@ -166,7 +169,9 @@ const MS_PER_HOUR = 3_600_000;
  * before it) gives an exact answer. Of those, the newest UTC midnight is the
  * cheapest: Iceberg answers whole closed days from its daily rollups and
  * ClickHouse the open day from its minute and hour rollups. Without a midnight
- * in the window, the first whole hour in it. When the snapshot lags further
+ * in the window, the first whole hour in it: Iceberg has no rollups of the open
+ * day, so the less of it left to Iceberg's raw flows the better, and ClickHouse
+ * answers from an hour boundary on from its hour rollups. When the snapshot lags further
  * behind than the threshold, no instant is exact on both sides: Iceberg
  * answers what it holds and ClickHouse the rest (it keeps flows longer than
  * the threshold, as realtime_threshold's documentation asks).

@@ -1,33 +1,50 @@
 // Starting real peer processes (nats-server, clickhouse-server, exporters) for
 // tests, on free loopback ports and in temporary folders.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-// Ports come from below the kernel's ephemeral range (32768 and up by default):
-// a port probed free up there can be taken by an outgoing connection before
-// the peer binds it. Each port is handed out once per process; the start is
-// spread by pid so test files running one after another rarely meet.
-const PORT_FLOOR = 20_000, PORT_CEILING = 32_000;
-let nextPort = PORT_FLOOR + (process.pid % 1_000) * 12;
+// Ports come from below the kernel's ephemeral range: a port probed free in it
+// can be taken by an outgoing connection before the peer binds it. Each port
+// is handed out once per process, and a port is free only when neither TCP nor
+// UDP holds it on loopback (the checker's NetFlow listener is UDP). Test files
+// run one after another, each in its own process: the start is spread by pid.
+const PORT_FLOOR = 10_000;
+const PORT_CEILING = ephemeralFloor();
+let nextPort = PORT_FLOOR + ((process.pid * 7919) % (PORT_CEILING - PORT_FLOOR));
+
+function ephemeralFloor(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (low > PORT_FLOOR + 1000) return low;
+  } catch { /* not Linux: the usual default */ }
+  return 32_768;
+}
 
 export async function freePort(): Promise<number> {
   for (let tries = 0; tries < PORT_CEILING - PORT_FLOOR; tries++) {
     const port = nextPort;
     nextPort = nextPort + 1 >= PORT_CEILING ? PORT_FLOOR : nextPort + 1;
-    if (await canListen(port)) return port;
+    if (await canBind(port)) return port;
   }
   throw new Error(`no free loopback port in ${PORT_FLOOR}-${PORT_CEILING}`);
 }
 
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
+function canBind(port: number): Promise<boolean> {
+  const tcp = new Promise<boolean>((resolve) => {
     const srv = createServer();
     srv.once('error', () => resolve(false));
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+  const udp = new Promise<boolean>((resolve) => {
+    const sock = createSocket('udp4');
+    sock.once('error', () => { sock.close(); resolve(false); });
+    sock.bind(port, '127.0.0.1', () => sock.close(() => resolve(true)));
+  });
+  return Promise.all([tcp, udp]).then(([t, u]) => t && u);
 }
 
 export function tempDir(prefix: string): { path: string; remove(): void } {
