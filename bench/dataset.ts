@@ -267,22 +267,26 @@ async function buildNfcapd(dir: string, coldDir: string, fromMs: number, toMs: n
   const exporter = new Exporter({ bootMs: fromMs - DAY });
   let sent = 0;
   try {
-    const list = `[${files.map((f) => `'${localPath(f.path)}'`).join(', ')}]`;
     const names = COLUMNS.map((c) => c.name);
     const times = new Set(['timestamp', 'flow_start', 'time_received']);
     const select = COLUMNS.map((c) => (times.has(c.name) ? `epoch_ms("${c.name}")::DOUBLE AS "${c.name}"` : c.type === 'long' ? `"${c.name}"::DOUBLE AS "${c.name}"` : `"${c.name}"`));
-    const result = await duck.con.stream(`SELECT ${select.join(', ')} FROM read_parquet(${list}) WHERE "timestamp" >= make_timestamptz(${num(fromMs * 1000)}::BIGINT) AND "timestamp" < make_timestamptz(${num(toMs * 1000)}::BIGINT) ORDER BY "timestamp"`);
-    let batch: FlowRecord[] = [];
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      const rows = chunk && chunk.rowCount > 0 ? (chunk.getRows() as unknown[][]) : [];
-      for (const r of rows) batch.push(Object.fromEntries(names.map((n, i) => [n, r[i]])) as unknown as FlowRecord);
-      if (batch.length >= 100_000 || (!rows.length && batch.length)) {
-        await nfcapd.send(batch, exporter);
-        sent += batch.length;
-        batch = [];
+    // A day at a time, in time order: one sort over every day spilled tens of GB to the temp folder.
+    for (const day of [...new Set(files.map((f) => f.partitionDay))].sort((a, b) => a - b)) {
+      const list = `[${files.filter((f) => f.partitionDay === day).map((f) => `'${localPath(f.path)}'`).join(', ')}]`;
+      const result = await duck.con.stream(`SELECT ${select.join(', ')} FROM read_parquet(${list}) WHERE "timestamp" >= make_timestamptz(${num(fromMs * 1000)}::BIGINT) AND "timestamp" < make_timestamptz(${num(toMs * 1000)}::BIGINT) ORDER BY "timestamp"`);
+      let batch: FlowRecord[] = [];
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        const rows = chunk && chunk.rowCount > 0 ? (chunk.getRows() as unknown[][]) : [];
+        for (const r of rows) batch.push(Object.fromEntries(names.map((n, i) => [n, r[i]])) as unknown as FlowRecord);
+        if (batch.length >= 100_000 || (!rows.length && batch.length)) {
+          await nfcapd.send(batch, exporter);
+          sent += batch.length;
+          batch = [];
+        }
+        if (!rows.length) break;
       }
-      if (!rows.length) break;
+      say(`nfcapd: ${dayText(day)} sent (${sent.toLocaleString()} flows so far)`);
     }
   } finally {
     duck.close();
