@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { join } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { emptyRecord, type FlowRecord } from '../common/flow.js';
 import { createLogger } from '../common/log.js';
@@ -255,25 +256,50 @@ export function nfcapdFlows(dir: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-/** The cold table's flows of [fromMs, toMs), read back in time order, sent to nfcapd as NetFlow v5. */
+/**
+ * The cold table's flows of [fromMs, toMs), read back in time order, sent to
+ * nfcapd as NetFlow v5. One JavaScript thread builds about 50 k flows/s of
+ * datagrams, so two worker threads share the days, each with its own nfcapd
+ * writing into its own subfolder (nfdump -R reads the tree).
+ */
 async function buildNfcapd(dir: string, coldDir: string, fromMs: number, toMs: number, say: (s: string) => void): Promise<void> {
   fresh(dir);
   mkdirSync(dir, { recursive: true });
   const table = await loadTable(new FsCatalog(coldDir));
   const files = (await liveEntries(table.currentSnapshot)).map((e) => e.entry.file).filter((f) => f.partitionDay >= dayOf(fromMs) && f.partitionDay <= dayOf(toMs - 1));
+  const days = [...new Set(files.map((f) => f.partitionDay))].sort((a, b) => a - b);
+  const shares = [0, 1].map((w) => days.filter((_, i) => i % 2 === w)).filter((share) => share.length);
+  const sent = await Promise.all(shares.map((share, w) => new Promise<number>((resolve, reject) => {
+    const job: NfcapdJob = { dir: join(dir, `sender-${w}`), fromMs, toMs, days: share.map((day) => ({ day, paths: files.filter((f) => f.partitionDay === day).map((f) => localPath(f.path)) })) };
+    const worker = new Worker(new URL(import.meta.url), { workerData: { nfcapdJob: job } });
+    let total = -1;
+    worker.on('message', (m: { say?: string; sent?: number }) => { if (m.say) say(m.say); if (m.sent !== undefined) total = m.sent; });
+    worker.once('error', reject);
+    worker.once('exit', (code) => (code === 0 && total >= 0 ? resolve(total) : reject(new Error(`nfcapd sender ${w} stopped (exit code ${code})`))));
+  })));
+  const total = sent.reduce((a, b) => a + b, 0);
+  const stored = nfcapdFlows(dir);
+  markDone(dir, { fromMs, toMs, sent: total, stored, lost: total - stored });
+  say(`nfcapd: ${stored.toLocaleString()} of ${total.toLocaleString()} flows stored${stored !== total ? ' (UDP loss; the comparison says so)' : ''}`);
+}
+
+interface NfcapdJob { dir: string; fromMs: number; toMs: number; days: { day: number; paths: string[] }[] }
+
+/** One sender thread: its days, a day at a time in time order (one sort over every day spilled tens of GB), to its own nfcapd. */
+async function sendDays(job: NfcapdJob, report: (m: { say?: string; sent?: number }) => void): Promise<void> {
+  mkdirSync(job.dir, { recursive: true });
   const duck = await duckdb();
-  const nfcapd = await startNfcapd(dir);
+  const nfcapd = await startNfcapd(job.dir);
   const { V5Exporter: Exporter } = await import('../demo/exporter/packets.js');
-  const exporter = new Exporter({ bootMs: fromMs - DAY });
+  const exporter = new Exporter({ bootMs: job.fromMs - DAY });
   let sent = 0;
   try {
     const names = COLUMNS.map((c) => c.name);
     const times = new Set(['timestamp', 'flow_start', 'time_received']);
     const select = COLUMNS.map((c) => (times.has(c.name) ? `epoch_ms("${c.name}")::DOUBLE AS "${c.name}"` : c.type === 'long' ? `"${c.name}"::DOUBLE AS "${c.name}"` : `"${c.name}"`));
-    // A day at a time, in time order: one sort over every day spilled tens of GB to the temp folder.
-    for (const day of [...new Set(files.map((f) => f.partitionDay))].sort((a, b) => a - b)) {
-      const list = `[${files.filter((f) => f.partitionDay === day).map((f) => `'${localPath(f.path)}'`).join(', ')}]`;
-      const result = await duck.con.stream(`SELECT ${select.join(', ')} FROM read_parquet(${list}) WHERE "timestamp" >= make_timestamptz(${num(fromMs * 1000)}::BIGINT) AND "timestamp" < make_timestamptz(${num(toMs * 1000)}::BIGINT) ORDER BY "timestamp"`);
+    for (const { day, paths } of job.days) {
+      const list = `[${paths.map((p) => `'${p}'`).join(', ')}]`;
+      const result = await duck.con.stream(`SELECT ${select.join(', ')} FROM read_parquet(${list}) WHERE "timestamp" >= make_timestamptz(${num(job.fromMs * 1000)}::BIGINT) AND "timestamp" < make_timestamptz(${num(job.toMs * 1000)}::BIGINT) ORDER BY "timestamp"`);
       let batch: FlowRecord[] = [];
       for (;;) {
         const chunk = await result.fetchChunk();
@@ -286,15 +312,13 @@ async function buildNfcapd(dir: string, coldDir: string, fromMs: number, toMs: n
         }
         if (!rows.length) break;
       }
-      say(`nfcapd: ${dayText(day)} sent (${sent.toLocaleString()} flows so far)`);
+      report({ say: `nfcapd: ${dayText(day)} sent (${sent.toLocaleString()} flows by this sender)` });
     }
   } finally {
     duck.close();
     await nfcapd.stop();
   }
-  const stored = nfcapdFlows(dir);
-  markDone(dir, { fromMs, toMs, sent, stored, lost: sent - stored });
-  say(`nfcapd: ${stored.toLocaleString()} of ${sent.toLocaleString()} flows stored${stored !== sent ? ' (UDP loss; the comparison says so)' : ''}`);
+  report({ sent });
 }
 
 async function freeUdpPort(): Promise<number> {
@@ -333,4 +357,8 @@ async function startNfcapd(dir: string) {
       await new Promise<void>((r) => (proc.exitCode !== null ? r() : proc.once('exit', () => r())));
     },
   };
+}
+
+if (!isMainThread && (workerData as { nfcapdJob?: NfcapdJob } | null)?.nfcapdJob) {
+  sendDays((workerData as { nfcapdJob: NfcapdJob }).nfcapdJob, (m) => parentPort!.postMessage(m)).catch((err) => { console.error(`nfcapd sender: ${(err as Error).message}`); process.exit(1); });
 }

@@ -15,6 +15,7 @@
 //   hashing a string per row.
 import { mkdir, stat } from 'node:fs/promises';
 import { endianness, tmpdir } from 'node:os';
+import { threadId } from 'node:worker_threads';
 import { dirname, join } from 'node:path';
 import { DuckDBDataChunk, DuckDBInstance, UINTEGER, VARCHAR, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
@@ -45,11 +46,12 @@ export interface ParquetOptions {
   parquetVersion: 'V1' | 'V2';
 }
 
-/** Where this process's DuckDB instances spill (the service's own /tmp under its unit, never the working directory). */
-const DUCKDB_TEMP_DIRECTORY = join(tmpdir(), `serviceradar-netflow-duckdb-${process.pid}`);
+/** Where this process's DuckDB instances spill (the service's own /tmp under its unit, never the working directory), a folder each. */
+const DUCKDB_TEMP_PREFIX = join(tmpdir(), `serviceradar-netflow-duckdb-${process.pid}-${threadId}`);
+let duckDbInstances = 0;
 
 /**
- * An in-memory DuckDB on UTC that spills to this process's temp folder.
+ * An in-memory DuckDB on UTC that spills to a folder of its own in this process's temp folder.
  * DuckDB's own default spills to `.tmp` in the working directory: read-only
  * under the packaged units, and litter in a checkout.
  */
@@ -61,7 +63,8 @@ export async function openDuckDb(opts: { threads?: number; memoryLimit?: string;
   });
   const con = await instance.connect();
   await con.run(`SET GLOBAL TimeZone = 'UTC'`);
-  await con.run(`SET GLOBAL temp_directory = ${sqlString(DUCKDB_TEMP_DIRECTORY)}`);
+  // A folder per instance: DuckDB names its spill files the same in every instance.
+  await con.run(`SET GLOBAL temp_directory = ${sqlString(`${DUCKDB_TEMP_PREFIX}-${++duckDbInstances}`)}`);
   return { instance, con };
 }
 
