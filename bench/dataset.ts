@@ -34,7 +34,7 @@ import { buildRollups, describeParquet } from '../consumers/iceberg/rollup.js';
 import { COLUMNS, dayOf, dayText, PARTITION_FIELD_NAME, SORT_ORDER_ID } from '../consumers/iceberg/schema.js';
 import { addedEntries, commitSnapshot, writeManifest } from '../consumers/iceberg/snapshot.js';
 import { liveEntries, loadTable } from '../consumers/iceberg/table.js';
-import type { V5Exporter } from '../demo/exporter/packets.js';
+import type { ExportFlow, V5Exporter } from '../demo/exporter/packets.js';
 import { SERVICES, trafficModel } from '../demo/traffic.js';
 
 export const DAY = 86_400_000;
@@ -283,6 +283,10 @@ async function buildNfcapd(dir: string, coldDir: string, fromMs: number, toMs: n
   say(`nfcapd: ${stored.toLocaleString()} of ${total.toLocaleString()} flows stored${stored !== total ? ' (UDP loss; the comparison says so)' : ''}`);
 }
 
+/** The fields a v5 exporter sends (ExportFlow), in the order the sender selects them. */
+const EXPORT_FIELDS = ['src_ip', 'dst_ip', 'next_hop', 'src_port', 'dst_port', 'protocol', 'bytes', 'packets', 'timestamp', 'flow_start',
+  'input_if', 'output_if', 'tcp_flags', 'tos', 'src_as', 'dst_as', 'src_mask', 'dst_mask'] as const satisfies readonly (keyof ExportFlow)[];
+
 interface NfcapdJob { dir: string; fromMs: number; toMs: number; days: { day: number; paths: string[] }[] }
 
 /** One sender thread: its days, a day at a time in time order (one sort over every day spilled tens of GB), to its own nfcapd. */
@@ -294,23 +298,27 @@ async function sendDays(job: NfcapdJob, report: (m: { say?: string; sent?: numbe
   const exporter = new Exporter({ bootMs: job.fromMs - DAY });
   let sent = 0;
   try {
-    const names = COLUMNS.map((c) => c.name);
-    const times = new Set(['timestamp', 'flow_start', 'time_received']);
-    const select = COLUMNS.map((c) => (times.has(c.name) ? `epoch_ms("${c.name}")::DOUBLE AS "${c.name}"` : c.type === 'long' ? `"${c.name}"::DOUBLE AS "${c.name}"` : `"${c.name}"`));
+    // Only what a v5 exporter sends, column by column: a record object of every field per flow took most of the time.
+    const select = EXPORT_FIELDS.map((n) => (n === 'timestamp' || n === 'flow_start' ? `epoch_ms("${n}")::DOUBLE AS "${n}"` : COLUMNS.find((c) => c.name === n)!.type === 'long' ? `"${n}"::DOUBLE AS "${n}"` : `"${n}"`));
     for (const { day, paths } of job.days) {
       const list = `[${paths.map((p) => `'${p}'`).join(', ')}]`;
       const result = await duck.con.stream(`SELECT ${select.join(', ')} FROM read_parquet(${list}) WHERE "timestamp" >= make_timestamptz(${num(job.fromMs * 1000)}::BIGINT) AND "timestamp" < make_timestamptz(${num(job.toMs * 1000)}::BIGINT) ORDER BY "timestamp"`);
-      let batch: FlowRecord[] = [];
+      let batch: ExportFlow[] = [];
       for (;;) {
         const chunk = await result.fetchChunk();
-        const rows = chunk && chunk.rowCount > 0 ? (chunk.getRows() as unknown[][]) : [];
-        for (const r of rows) batch.push(Object.fromEntries(names.map((n, i) => [n, r[i]])) as unknown as FlowRecord);
-        if (batch.length >= 100_000 || (!rows.length && batch.length)) {
+        const rowCount = chunk?.rowCount ?? 0;
+        const columns = rowCount > 0 ? chunk!.getColumns() : [];
+        for (let r = 0; r < rowCount; r++) {
+          const f: Record<string, unknown> = {};
+          for (let c = 0; c < EXPORT_FIELDS.length; c++) f[EXPORT_FIELDS[c]!] = columns[c]![r];
+          batch.push(f as unknown as ExportFlow);
+        }
+        if (batch.length >= 100_000 || (!rowCount && batch.length)) {
           await nfcapd.send(batch, exporter);
           sent += batch.length;
           batch = [];
         }
-        if (!rows.length) break;
+        if (!rowCount) break;
       }
       report({ say: `nfcapd: ${dayText(day)} sent (${sent.toLocaleString()} flows by this sender)` });
     }
@@ -341,7 +349,7 @@ async function startNfcapd(dir: string) {
   const sock = createSocket('udp4');
   const sendOne = (b: Uint8Array) => new Promise<void>((resolve, reject) => sock.send(b, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
   return {
-    async send(batch: FlowRecord[], exporter: V5Exporter): Promise<void> {
+    async send(batch: ExportFlow[], exporter: V5Exporter): Promise<void> {
       let burst = 0;
       for (let i = 0; i < batch.length; i += 30) {
         const chunk = batch.slice(i, i + 30);
