@@ -169,12 +169,12 @@ const MS_PER_HOUR = 3_600_000;
  * before it) gives an exact answer. Of those, the newest UTC midnight is the
  * cheapest: Iceberg answers whole closed days from its daily rollups and
  * ClickHouse the open day from its minute and hour rollups. Without a midnight
- * in the window, the first whole hour in it: Iceberg has no rollups of the open
- * day, so the less of it left to Iceberg's raw flows the better, and ClickHouse
- * answers from an hour boundary on from its hour rollups. When the snapshot lags further
- * behind than the threshold, no instant is exact on both sides: Iceberg
- * answers what it holds and ClickHouse the rest (it keeps flows longer than
- * the threshold, as realtime_threshold's documentation asks).
+ * in the window, the first whole hour in it: Iceberg has no rollups of the
+ * open day, so the less of it left to Iceberg's raw flows the better, and
+ * ClickHouse's hour rollups answer from a whole hour on. When the snapshot
+ * lags further behind than the threshold, no instant is exact on both sides:
+ * Iceberg answers what it holds and ClickHouse the rest (it keeps flows longer
+ * than the threshold, as realtime_threshold's documentation asks).
  */
 export function seam(hotFromMs: number, coldBeforeMs: number): number {
   if (coldBeforeMs <= hotFromMs) return coldBeforeMs;
