@@ -5,7 +5,8 @@
 //
 // A commit creates v<N+1> atomically and exclusively (see createExclusive):
 // readers see v<N> or v<N+1>, never half a file, and of two writers racing for
-// N+1 exactly one wins; the other gets CommitConflictError. The hint is
+// N+1 exactly one wins; the other gets CommitConflictError, as does a base
+// that is no longer the newest version (see commit). The hint is
 // rewritten afterwards; a crash between the two leaves a stale hint, so
 // loading probes past it.
 import { access, mkdir, readdir, readFile } from 'node:fs/promises';
@@ -37,16 +38,21 @@ export class FsCatalog implements Catalog {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    if (n === 0) {
-      let names: string[] = [];
-      try { names = await readdir(this.metadataDir); } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
-      for (const name of names) n = Math.max(n, Number(VERSION.exec(name)?.[1] ?? 0));
-      if (n === 0) return 0;
-    }
+    // A hint written late (a writer stalled between its commit and its hint
+    // while others committed) can name a version that has since been deleted
+    // with the old ones: then the folder's newest version is where to start.
+    if (n === 0 || !(await exists(this.versionPath(n)))) n = await this.newestListed();
+    if (n === 0) return 0;
     while (await exists(this.versionPath(n + 1))) n++;
     return n;
+  }
+
+  private async newestListed(): Promise<number> {
+    let names: string[] = [];
+    try { names = await readdir(this.metadataDir); } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    return names.reduce((n, name) => Math.max(n, Number(VERSION.exec(name)?.[1] ?? 0)), 0);
   }
 
   async load(): Promise<LoadedTable | undefined> {
@@ -72,6 +78,11 @@ export class FsCatalog implements Catalog {
   async commit(base: LoadedTable, commit: Commit): Promise<LoadedTable> {
     const n = Number(VERSION.exec(base.metadataLocation.split('/').pop() ?? '')?.[1]);
     if (!Number.isInteger(n)) throw new Error(`${this.describe}: ${base.metadataLocation} is not a version of this table`);
+    // Old versions are deleted after commits, so a free v<n+1> alone does not
+    // prove the base current: a base older than the kept versions (a long
+    // compaction's) would fork the table there and hide every later commit.
+    const latest = await this.latestVersion();
+    if (latest !== n) throw new CommitConflictError(`${this.describe}: version ${latest} is current, not ${n}`);
     const md = withMetadataLog(applyCommit(base.metadata, commit), base);
     const path = this.versionPath(n + 1);
     if (!(await createExclusive(path, Buffer.from(JSON.stringify(md, null, 1))))) {

@@ -69,8 +69,12 @@ export class IcebergWriter implements Sink<PreparedFlows> {
    */
   readonly prepare = (msg: Pick<StreamMessage, 'flows'>): PreparedFlows => prepareFlows(msg.flows, this.interner);
 
-  async write(messages: StreamMessage<PreparedFlows>[]): Promise<void> {
+  async write(batch: StreamMessage<PreparedFlows>[]): Promise<void> {
     const timer = this.commitSeconds.startTimer();
+    // One sequence can come twice in a batch: JetStream redelivers a message
+    // whose ack_wait ran out while a starved process had not yet read the
+    // first copy. Both copies are acked; the records are written once.
+    const messages = [...new Map(batch.map((m) => [m.seq, m])).values()];
     const attempts = this.deps.maxCommitAttempts ?? 50;
     for (let attempt = 1; ; attempt++) {
       const base = await loadOrCreate(this.deps.catalog);

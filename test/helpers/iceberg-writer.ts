@@ -2,6 +2,7 @@
 // process (`node dist/cli.js parquet-writer --config ...`, so it can be killed
 // with SIGKILL), publishing flows, and what the readers must then see, worked
 // out from the records the test sent.
+import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JetStreamClient } from 'nats';
@@ -20,11 +21,15 @@ export function spawnWriter(configPath: string, env: Record<string, string> = {}
   return spawnPeer(process.execPath, [join(REPO, 'dist', 'cli.js'), 'parquet-writer', '--config', configPath], { env: { ...process.env, LOG_LEVEL: 'info', ...env } });
 }
 
-/** Publishes records in messages of `perMessage`; returns the stream sequence of each message. */
+/**
+ * Publishes records in messages of `perMessage`; returns the stream sequence
+ * of each message. Each carries a Nats-Msg-Id, as the checker's do, so a
+ * publish the client resends after a reconnect is stored once.
+ */
 export async function publishFlows(js: JetStreamClient, records: FlowRecord[], perMessage: number): Promise<number[]> {
   const seqs: number[] = [];
   for (let i = 0; i < records.length; i += perMessage) {
-    const ack = await js.publish(SUBJECT, encodeBatch({ records: records.slice(i, i + perMessage), collector_id: 'test' }));
+    const ack = await js.publish(SUBJECT, encodeBatch({ records: records.slice(i, i + perMessage), collector_id: 'test' }), { msgID: randomUUID() });
     seqs.push(ack.seq);
   }
   return seqs;

@@ -80,20 +80,22 @@ for (const point of CRASH_POINTS) {
     } finally {
       await restarted.kill();
     }
+    assert.equal((await jsm.streams.info(STREAM)).state.messages, 20, 'the stream holds each published message once');
     const views = await readWithPeers({ static: root });
-    const want = expectedView(records);
-    for (const [name, v] of Object.entries({ pyiceberg: views.pyiceberg, duckdb: views.duckdb! })) {
-      assert.equal(v.rows, want.rows, `${name} rows`);
-      assert.equal(v.distinct_keys, want.distinct_keys, `${name} distinct rows`);
-      assert.deepEqual(v.sums, want.sums, `${name} sums`);
-      assert.deepEqual(v.time_sums, want.time_sums, `${name} time sums`);
-    }
-    // Every stream message is in exactly one append.
+    // Every stream message is in exactly one append (checked first: it names the message a failure doubled or lost).
     const seqs = views.pyiceberg.summaries.flatMap((s) => (s['serviceradar.batch-seqs'] ?? '').split(',').filter(Boolean).flatMap((r) => {
       const [a, b] = r.split('-').map(Number);
       return Array.from({ length: (b ?? a!) - a! + 1 }, (_, i) => a! + i);
     }));
-    assert.deepEqual([...seqs].sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i + 1));
+    const story = () => `snapshots: ${JSON.stringify(views.pyiceberg.summaries)}\ncrashed writer: ${crashing.output().slice(-4000)}\nrestarted writer: ${restarted.output().slice(-8000)}`;
+    assert.deepEqual([...seqs].sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i + 1), story());
+    const want = expectedView(records);
+    for (const [name, v] of Object.entries({ pyiceberg: views.pyiceberg, duckdb: views.duckdb! })) {
+      assert.equal(v.rows, want.rows, `${name} rows; ${story()}`);
+      assert.equal(v.distinct_keys, want.distinct_keys, `${name} distinct rows`);
+      assert.deepEqual(v.sums, want.sums, `${name} sums`);
+      assert.deepEqual(v.time_sums, want.time_sums, `${name} time sums`);
+    }
     // The crashed commit's files were swept at restart.
     assert.deepEqual(dataFiles(root), views.pyiceberg.files.map((f) => f.replace(/^file:/, '')).sort());
   });
