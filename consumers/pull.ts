@@ -21,7 +21,7 @@ export interface StreamMessage<P = undefined> {
 }
 
 export interface Sink<P = undefined> {
-  /** Stores the batch durably, or throws; the messages are acked only when it resolves. */
+  /** Stores the batch (one message per sequence) durably, or throws; the messages are acked only when it resolves. */
   write(messages: StreamMessage<P>[]): Promise<void>;
 }
 
@@ -107,6 +107,7 @@ export class PullLoop<P = undefined> {
   private async collect(consumer: Consumer): Promise<Pulled<P> | undefined> {
     const pending: JsMsg[] = [];
     const messages: StreamMessage<P>[] = [];
+    const seqs = new Set<number>();
     let count = 0;
     const deadline = Date.now() + this.opts.maxWaitMs;
     const heartbeat = this.opts.heartbeatMs ? setInterval(() => { for (const m of pending) m.working(); }, this.opts.heartbeatMs) : undefined;
@@ -123,6 +124,12 @@ export class PullLoop<P = undefined> {
         for await (const m of iter) fetched.push(m);
         await this.countRemoved(fetched);
         for (const m of fetched) {
+          // A message can come twice in one batch: JetStream redelivers it once
+          // its ack_wait runs out, and a starved process may not have read (and
+          // so kept alive) the first copy by then. Both copies are acked; the
+          // sink gets one.
+          if (seqs.has(m.seq)) { pending.push(m); continue; }
+          seqs.add(m.seq);
           const decoded = this.decode(m);
           if (!decoded) continue;
           pending.push(m);

@@ -61,10 +61,7 @@ export class ClickHouseWriter implements Sink<EncodedMessage> {
 
   async write(messages: StreamMessage<EncodedMessage>[]): Promise<void> {
     const byDay = new Map<number, { certain: Piece[]; doubtful: Piece[] }>();
-    const seen = new Set<number>();
     for (const m of messages) {
-      if (seen.has(m.seq)) continue;
-      seen.add(m.seq);
       const doubtful = m.redelivered || this.suspect.has(m.seq);
       for (const chunk of m.prepared!.chunks) {
         let day = byDay.get(chunk.day);
@@ -78,10 +75,10 @@ export class ClickHouseWriter implements Sink<EncodedMessage> {
         await this.writeDay(certain, doubtful);
       }
     } catch (err) {
-      for (const s of seen) this.suspect.add(s);
+      for (const m of messages) this.suspect.add(m.seq);
       throw err;
     }
-    for (const s of seen) this.suspect.delete(s);
+    for (const m of messages) this.suspect.delete(m.seq);
   }
 
   private async writeDay(certain: Piece[], doubtful: Piece[]): Promise<void> {

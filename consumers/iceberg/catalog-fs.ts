@@ -6,13 +6,16 @@
 // A commit creates v<N+1> atomically and exclusively (see createExclusive):
 // readers see v<N> or v<N+1>, never half a file, and of two writers racing for
 // N+1 exactly one wins; the other gets CommitConflictError, as does a base
-// that is no longer the newest version (see commit). The hint is
-// rewritten afterwards; a crash between the two leaves a stale hint, so
-// loading probes past it.
-import { access, mkdir, readdir, readFile } from 'node:fs/promises';
+// that is no longer the newest version. Versions that fall out of the
+// metadata log are emptied, not deleted, so their names stay taken: a writer
+// stalled for many commits between its check and its link cannot create an
+// old number again and fork the table there. The names go 1,000 versions
+// later. The hint is rewritten after each commit; a crash between the two
+// leaves a stale hint, so loading probes past it.
+import { access, mkdir, readdir, readFile, stat, truncate, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Catalog, LoadedTable } from './catalog.js';
-import { createExclusive, deleteLocation, replaceAtomically } from './io.js';
+import { createExclusive, localPath, replaceAtomically } from './io.js';
 import { applyCommit, CommitConflictError, newTableMetadata, netflowLayout, parseMetadata, type Commit, type TableLayout, type TableMetadata } from './metadata.js';
 
 const VERSION = /^v(\d+)\.metadata\.json$/;
@@ -38,9 +41,8 @@ export class FsCatalog implements Catalog {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    // A hint written late (a writer stalled between its commit and its hint
-    // while others committed) can name a version that has since been deleted
-    // with the old ones: then the folder's newest version is where to start.
+    // A hint far behind (its writer stalled between commit and hint while
+    // more than 1,000 others committed) names no file any more.
     if (n === 0 || !(await exists(this.versionPath(n)))) n = await this.newestListed();
     if (n === 0) return 0;
     while (await exists(this.versionPath(n + 1))) n++;
@@ -78,9 +80,8 @@ export class FsCatalog implements Catalog {
   async commit(base: LoadedTable, commit: Commit): Promise<LoadedTable> {
     const n = Number(VERSION.exec(base.metadataLocation.split('/').pop() ?? '')?.[1]);
     if (!Number.isInteger(n)) throw new Error(`${this.describe}: ${base.metadataLocation} is not a version of this table`);
-    // Old versions are deleted after commits, so a free v<n+1> alone does not
-    // prove the base current: a base older than the kept versions (a long
-    // compaction's) would fork the table there and hide every later commit.
+    // A free v<n+1> alone does not prove the base current once old names are
+    // released: a compaction holding its base through 1,000 commits would fork.
     const latest = await this.latestVersion();
     if (latest !== n) throw new CommitConflictError(`${this.describe}: version ${latest} is current, not ${n}`);
     const md = withMetadataLog(applyCommit(base.metadata, commit), base);
@@ -89,7 +90,9 @@ export class FsCatalog implements Catalog {
       throw new CommitConflictError(`${this.describe}: version ${n + 1} was committed by another writer`);
     }
     await this.writeHint(n + 1);
-    await this.dropOldVersions(base.metadata, md);
+    // Another writer may have committed n+2 and written its hint before ours landed.
+    if (await exists(this.versionPath(n + 2))) await this.writeHint(await this.latestVersion());
+    await this.dropOldVersions(base.metadata, md, n + 1);
     return { metadata: md, metadataLocation: path };
   }
 
@@ -97,14 +100,27 @@ export class FsCatalog implements Catalog {
     await replaceAtomically(join(this.metadataDir, 'version-hint.text'), Buffer.from(String(n)));
   }
 
-  /** write.metadata.delete-after-commit: versions that fell out of the metadata log are deleted. */
-  private async dropOldVersions(before: TableMetadata, after: TableMetadata): Promise<void> {
+  /**
+   * write.metadata.delete-after-commit: versions that fell out of the
+   * metadata log are emptied (their names stay taken), and the name of the
+   * version RELEASE_AFTER before this one is released.
+   */
+  private async dropOldVersions(before: TableMetadata, after: TableMetadata, version: number): Promise<void> {
     if (after.properties['write.metadata.delete-after-commit.enabled'] !== 'true') return;
     const kept = new Set((after['metadata-log'] ?? []).map((e) => e['metadata-file']));
     for (const e of before['metadata-log'] ?? []) {
-      if (!kept.has(e['metadata-file'])) await deleteLocation(e['metadata-file']);
+      if (!kept.has(e['metadata-file'])) await truncate(localPath(e['metadata-file'])).catch(ignoreMissing);
     }
+    const released = this.versionPath(version - RELEASE_AFTER);
+    if ((await stat(released).catch(() => undefined))?.size === 0) await unlink(released).catch(ignoreMissing);
   }
+}
+
+/** Versions back at which an emptied version's name is released. */
+export const RELEASE_AFTER = 1000;
+
+function ignoreMissing(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'ENOENT') throw err;
 }
 
 /** Appends the previous version to the metadata log, trimmed to write.metadata.previous-versions-max. */

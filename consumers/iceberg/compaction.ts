@@ -93,9 +93,14 @@ async function compactDay(catalog: Catalog, parquet: ParquetWriter, day: number,
     const added = await writeManifest(table, snapshotId, addedEntries(written));
     await commitReplacing(catalog, table, snapshotId, 'replace', removed, written, [added]);
   } catch (err) {
-    // Not committed: the new files are garbage (the old ones stay current).
-    await Promise.all(written.map((f) => deleteLocation(f.path)));
-    throw err;
+    // The last attempt's state may be unknown (REST): the new files are garbage
+    // only if it did not land. When the table cannot be read to tell, they are
+    // left to the orphan sweep.
+    const now = await catalog.load().catch(() => undefined);
+    if (!now || !landed(now, snapshotId)) {
+      if (now) await Promise.all(written.map((f) => deleteLocation(f.path)));
+      throw err;
+    }
   }
   const records = written.reduce((n, f) => n + f.recordCount, 0);
   log.info({ day: dayText(day), files_before: groups.flat().length, files_after: written.length, records, snapshot: snapshotId }, 'compacted day');
@@ -123,11 +128,16 @@ export async function commitReplacing(catalog: Catalog, first: LoadedTable, snap
       });
     } catch (err) {
       if (!(err instanceof CommitConflictError || err instanceof CommitStateUnknownError) || attempt >= attempts) throw err;
-      await Promise.all(manifests.map((m) => deleteLocation(m.path)));
+      // A commit whose state was unknown may have landed: then its manifests are the table's.
       base = (await catalog.load())!;
-      if (base.metadata.snapshots?.some((s) => s['snapshot-id'] === snapshotId)) return base;
+      if (landed(base, snapshotId)) return base;
+      await Promise.all(manifests.map((m) => deleteLocation(m.path)));
     }
   }
+}
+
+function landed(table: LoadedTable, snapshotId: number): boolean {
+  return table.metadata.snapshots?.some((s) => s['snapshot-id'] === snapshotId) ?? false;
 }
 
 export { FilesGoneError };

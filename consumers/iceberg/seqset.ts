@@ -11,6 +11,11 @@ export interface SeqSet {
   floor: number;
   /** Sorted, disjoint, non-adjacent [first, last] ranges, all above floor. */
   ranges: [number, number][];
+  /**
+   * The stream the sequences are of (its creation time): a stream deleted and
+   * created again numbers from 1, and the old set must not swallow those.
+   */
+  stream?: string;
 }
 
 export const EMPTY: SeqSet = { floor: 0, ranges: [] };
@@ -18,6 +23,7 @@ export const EMPTY: SeqSet = { floor: 0, ranges: [] };
 export const SUMMARY_FLOOR = 'serviceradar.committed-seq-floor';
 export const SUMMARY_RANGES = 'serviceradar.committed-seqs';
 export const SUMMARY_BATCH = 'serviceradar.batch-seqs';
+export const SUMMARY_STREAM = 'serviceradar.stream-created';
 
 export function has(set: SeqSet, seq: number): boolean {
   if (seq <= set.floor) return true;
@@ -61,7 +67,16 @@ export function add(set: SeqSet, seqs: number[], ackFloor = 0): SeqSet {
     if (a <= floor + 1) floor = b;
     else ranges.push([a, b]);
   }
-  return { floor, ranges };
+  return { floor, ranges, ...(set.stream === undefined ? {} : { stream: set.stream }) };
+}
+
+/**
+ * The set as it applies to messages of `stream`: empty when it was recorded
+ * for another one. A set recorded without a stream is taken to be of it.
+ */
+export function forStream(set: SeqSet, stream: string | undefined): SeqSet {
+  if (stream === undefined) return set;
+  return set.stream === undefined || set.stream === stream ? { ...set, stream } : { ...EMPTY, stream };
 }
 
 export function formatRanges(ranges: [number, number][]): string {
@@ -80,9 +95,10 @@ export function parseRanges(text: string): [number, number][] {
 /** The set a snapshot summary records; empty for a table without one. */
 export function fromSummary(summary: Record<string, string> | undefined): SeqSet {
   if (!summary) return EMPTY;
-  return { floor: Number(summary[SUMMARY_FLOOR] ?? 0), ranges: parseRanges(summary[SUMMARY_RANGES] ?? '') };
+  const stream = summary[SUMMARY_STREAM];
+  return { floor: Number(summary[SUMMARY_FLOOR] ?? 0), ranges: parseRanges(summary[SUMMARY_RANGES] ?? ''), ...(stream === undefined ? {} : { stream }) };
 }
 
 export function toSummary(set: SeqSet): Record<string, string> {
-  return { [SUMMARY_FLOOR]: String(set.floor), [SUMMARY_RANGES]: formatRanges(set.ranges) };
+  return { [SUMMARY_FLOOR]: String(set.floor), [SUMMARY_RANGES]: formatRanges(set.ranges), ...(set.stream === undefined ? {} : { [SUMMARY_STREAM]: set.stream }) };
 }

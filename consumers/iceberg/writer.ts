@@ -36,7 +36,15 @@ export interface WriterDeps {
   ackFloor?: () => Promise<number>;
   /** Stream and consumer names recorded in each snapshot. */
   source: string;
+  /** The stream's creation time: the committed set is of one stream (seqset.forStream). */
+  streamCreated?: string;
   maxCommitAttempts?: number;
+  /**
+   * How long the files of a commit that did not land are reused by its
+   * retries. Keep it well under orphan_grace: older unreferenced files may be
+   * swept by retention or by another instance's start-up. Default 30 minutes.
+   */
+  reuseFilesMs?: number;
 }
 
 interface Prepared {
@@ -45,6 +53,7 @@ interface Prepared {
   files: DataFile[];
   manifest: ManifestFile;
   seqs: number[];
+  writtenAt: number;
 }
 
 export class IcebergWriter implements Sink<PreparedFlows> {
@@ -69,16 +78,16 @@ export class IcebergWriter implements Sink<PreparedFlows> {
    */
   readonly prepare = (msg: Pick<StreamMessage, 'flows'>): PreparedFlows => prepareFlows(msg.flows, this.interner);
 
-  async write(batch: StreamMessage<PreparedFlows>[]): Promise<void> {
+  async write(messages: StreamMessage<PreparedFlows>[]): Promise<void> {
     const timer = this.commitSeconds.startTimer();
-    // One sequence can come twice in a batch: JetStream redelivers a message
-    // whose ack_wait ran out while a starved process had not yet read the
-    // first copy. Both copies are acked; the records are written once.
-    const messages = [...new Map(batch.map((m) => [m.seq, m])).values()];
     const attempts = this.deps.maxCommitAttempts ?? 50;
     for (let attempt = 1; ; attempt++) {
       const base = await loadOrCreate(this.deps.catalog);
-      const committed = seqset.fromSummary(currentSnapshot(base.metadata)?.summary);
+      const recorded = seqset.fromSummary(currentSnapshot(base.metadata)?.summary);
+      const committed = seqset.forStream(recorded, this.deps.streamCreated);
+      if (recorded.stream !== committed.stream && recorded.stream !== undefined) {
+        this.deps.log.warn({ was: recorded.stream, now: committed.stream }, 'the stream was created anew; its sequence numbers start again, so the committed set starts empty');
+      }
       const todo = messages.filter((m) => m.flows.rows > 0 && !seqset.has(committed, m.seq));
       const skipped = messages.filter((m) => m.flows.rows > 0 && seqset.has(committed, m.seq));
       if (!todo.length) {
@@ -133,11 +142,15 @@ export class IcebergWriter implements Sink<PreparedFlows> {
 
   /**
    * Data files and the manifest for these messages, written once and reused
-   * by retries of the same set (as long as the files are still there).
+   * by retries of the same set while they are younger than reuseFilesMs
+   * and still there.
    */
   private async writeFiles(base: LoadedTable, todo: StreamMessage<PreparedFlows>[]): Promise<Prepared> {
     const key = todo.map((m) => m.seq).join(',');
-    if (this.prepared?.key === key && (await allExist(this.prepared.files))) return this.prepared;
+    const p = this.prepared;
+    const young = p !== undefined && Date.now() - p.writtenAt < (this.deps.reuseFilesMs ?? 30 * 60_000);
+    if (p?.key === key && young && (await allExist([...p.files.map((f) => f.path), p.manifest.path]))) return p;
+    const writtenAt = Date.now();
     const snapshotId = newSnapshotId();
     // Callers other than the pull loop (tools, tests) may hand over messages unprepared.
     const parts = todo.map((m) => m.prepared ?? this.prepare(m));
@@ -147,14 +160,14 @@ export class IcebergWriter implements Sink<PreparedFlows> {
     crashPoint('after-data');
     const manifest = await writeManifest(base, snapshotId, addedEntries(files));
     crashPoint('after-manifest');
-    this.prepared = { key, snapshotId, files, manifest, seqs: todo.map((m) => m.seq) };
+    this.prepared = { key, snapshotId, files, manifest, seqs: todo.map((m) => m.seq), writtenAt };
     return this.prepared;
   }
 }
 
-async function allExist(files: DataFile[]): Promise<boolean> {
+async function allExist(locations: string[]): Promise<boolean> {
   try {
-    await Promise.all(files.map((f) => access(localPath(f.path))));
+    await Promise.all(locations.map((l) => access(localPath(l))));
     return true;
   } catch {
     return false;

@@ -1,8 +1,8 @@
-// Redelivered messages reach the writer's sink in two ways: a copy of a
-// message already committed (a crash between commit and ack), and two copies
-// of one message inside one batch (its ack_wait ran out while a starved
-// process had not read the first). Either way its records are committed once,
-// as pyiceberg and DuckDB read the table back.
+// A message redelivered after its batch was committed (a crash between the
+// commit and the ack) is skipped by the committed-sequence set, and a message
+// of a stream created anew (numbering from 1 again) is not, as pyiceberg and
+// DuckDB read the table back. (Two copies inside one batch never reach
+// the writer: the pull loop drops the second, test/common/pull-redelivery.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -19,27 +19,34 @@ import { readWithPeers } from '../helpers/iceberg-peers.js';
 import { expectedView } from '../helpers/iceberg-writer.js';
 import { tempDir } from '../helpers/process.js';
 
-test('a message twice in one batch, and again after its commit, is committed once', async () => {
+test('a message redelivered after its commit is not committed again; one of a new stream with the same sequence is', async () => {
   const dir = tempDir('iceberg-redelivery');
   const parquet = await ParquetWriter.open({ threads: 1 });
   try {
     const root = join(dir.path, 'netflow');
-    const records = makeFlows(900, { seed: 12, startMs: Date.now() - 3_600_000, ratePerSecond: 50 });
+    const records = makeFlows(1200, { seed: 12, startMs: Date.now() - 3_600_000, ratePerSecond: 50 });
     const message = (seq: number, redelivered: boolean): StreamMessage<PreparedFlows> => ({
       seq, redelivered, flows: toColumns({ records: records.slice((seq - 1) * 300, seq * 300), collector_id: 'test' }),
     });
-    const writer = new IcebergWriter({ catalog: new FsCatalog(root), parquet, log: createLogger('test', 'silent'), registry: createRegistry('w'), source: 'test' });
-    await writer.write([message(1, false), message(2, false), message(1, true)]);
-    await writer.write([message(2, true), message(3, false)]);
+    const writer = (streamCreated: string) => new IcebergWriter({ catalog: new FsCatalog(root), parquet, log: createLogger('test', 'silent'), registry: createRegistry('w'), source: 'test', streamCreated });
+    const first = writer('2026-12-01T10:00:00Z');
+    await first.write([message(1, false), message(2, false)]);
+    await first.write([message(2, true), message(3, false)]);
 
     const views = await readWithPeers({ static: root });
-    const want = expectedView(records);
+    const want = expectedView(records.slice(0, 900));
     for (const [name, v] of Object.entries({ pyiceberg: views.pyiceberg, duckdb: views.duckdb! })) {
       assert.equal(v.rows, 900, `${name} rows`);
       assert.equal(v.distinct_keys, want.distinct_keys, `${name} distinct rows`);
       assert.deepEqual(v.sums, want.sums, `${name} sums`);
     }
     assert.deepEqual(views.pyiceberg.summaries.map((s) => s['serviceradar.batch-seqs']), ['1-2', '3']);
+
+    // The stream deleted and created again: its message 1 is new, not the committed one.
+    await writer('2026-12-03T08:00:00Z').write([{ ...message(4, false), seq: 1 }]);
+    const after = await readWithPeers({ static: root });
+    assert.equal(after.pyiceberg.rows, 1200);
+    assert.deepEqual(after.pyiceberg.sums, expectedView(records).sums);
   } finally {
     parquet.close();
     dir.remove();

@@ -1,7 +1,7 @@
 // The committed-sequence set carried in snapshot summaries (worked examples).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { add, EMPTY, formatRanges, fromSummary, has, toRanges, toSummary } from '../../consumers/iceberg/seqset.js';
+import { add, EMPTY, formatRanges, forStream, fromSummary, has, toRanges, toSummary } from '../../consumers/iceberg/seqset.js';
 
 test('ranges merge adjacent sequences', () => {
   assert.deepEqual(toRanges([5, 3, 4, 9, 11, 10, 1]), [[1, 1], [3, 5], [9, 11]]);
@@ -26,4 +26,16 @@ test('summary round trip', () => {
   const s = { floor: 41, ranges: [[43, 50], [52, 52]] as [number, number][] };
   assert.deepEqual(fromSummary({ operation: 'append', ...toSummary(s) }), s);
   assert.deepEqual(fromSummary(undefined), EMPTY);
+});
+
+test('a set is of one stream: another stream (created anew, numbering from 1) starts empty', () => {
+  const recorded = fromSummary({ operation: 'append', ...toSummary({ floor: 40, ranges: [[42, 45]], stream: '2026-12-01T10:00:00Z' }) });
+  assert.deepEqual(recorded, { floor: 40, ranges: [[42, 45]], stream: '2026-12-01T10:00:00Z' });
+  assert.deepEqual(forStream(recorded, '2026-12-01T10:00:00Z'), recorded);
+  const renewed = forStream(recorded, '2026-12-03T08:00:00Z');
+  assert.deepEqual(renewed, { floor: 0, ranges: [], stream: '2026-12-03T08:00:00Z' });
+  assert.ok(!has(renewed, 1) && !has(renewed, 40));
+  assert.deepEqual(add(renewed, [1, 2]), { floor: 2, ranges: [], stream: '2026-12-03T08:00:00Z' });
+  // A table written before sets named their stream: taken to be of the current one.
+  assert.deepEqual(forStream({ floor: 7, ranges: [] }, 's'), { floor: 7, ranges: [], stream: 's' });
 });
