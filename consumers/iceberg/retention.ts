@@ -1,8 +1,12 @@
 // Retention, in three steps:
 // 1. days older than retention_days are removed whole, by one `delete`
 //    snapshot that marks all their files deleted;
-// 2. snapshots older than snapshot_retention are expired (time travel keeps
-//    working for the rest; the current snapshot is always kept);
+// 2. snapshots older than snapshot_retention are expired, and those
+//    superseded more than snapshot_thin_after ago are thinned to the last of
+//    each UTC hour (time travel keeps working, to the hour, for the rest; the
+//    current snapshot is always kept). Every snapshot is an entry of the
+//    metadata JSON each commit rewrites: at a commit every 2 s, a week of them
+//    would make it 300 MB;
 // 3. files that no kept snapshot references (data, manifests, manifest lists,
 //    and leftovers of commits that never happened) are deleted from disk once
 //    they are older than orphan_grace, so a commit in flight is never robbed.
@@ -20,6 +24,8 @@ import { CommitStateUnknownError } from './catalog-rest.js';
 export interface RetentionOptions {
   retentionDays: number;
   snapshotMaxAgeMs: number;
+  /** Snapshots older than this are kept only as the last of their hour. */
+  snapshotThinAfterMs: number;
   orphanGraceMs: number;
   now?: number;
 }
@@ -35,7 +41,7 @@ export interface RetentionResult {
 export async function applyRetention(catalog: Catalog, opts: RetentionOptions, log: Logger): Promise<RetentionResult> {
   const now = opts.now ?? Date.now();
   const dropped = await dropOldDays(catalog, opts.retentionDays, now);
-  const expiredSnapshots = await expireSnapshots(catalog, opts.snapshotMaxAgeMs, now);
+  const expiredSnapshots = await expireSnapshots(catalog, opts, now);
   const deletedOrphans = await removeOrphans(catalog, opts.orphanGraceMs, now);
   const result = { ...dropped, expiredSnapshots, deletedOrphans };
   if (dropped.droppedFiles || expiredSnapshots || deletedOrphans) log.info(result, 'retention');
@@ -60,20 +66,39 @@ async function dropOldDays(catalog: Catalog, retentionDays: number, now: number)
   };
 }
 
-async function expireSnapshots(catalog: Catalog, maxAgeMs: number, now: number, attempts = 10): Promise<number> {
+/**
+ * The snapshots to expire at `now`: every one created more than maxAgeMs
+ * ago, and every one superseded more than thinAfterMs ago by a snapshot of
+ * the same UTC hour (so the last of each hour stays). Superseded, not
+ * created: a query planned on the snapshot current a moment ago may still be
+ * reading files that only it names. The current snapshot and any a branch or
+ * tag names are kept.
+ */
+export function snapshotsToExpire(snapshots: Snapshot[], keep: Set<number>, now: number, maxAgeMs: number, thinAfterMs: number): number[] {
+  const ordered = [...snapshots].sort((a, b) => a['timestamp-ms'] - b['timestamp-ms'] || a['sequence-number'] - b['sequence-number']);
+  const hour = (s: Snapshot) => Math.floor(s['timestamp-ms'] / 3_600_000);
+  return ordered.filter((s, i) => {
+    if (keep.has(s['snapshot-id'])) return false;
+    if (now - s['timestamp-ms'] > maxAgeMs) return true;
+    const next = ordered[i + 1];
+    return next !== undefined && now - next['timestamp-ms'] > thinAfterMs && hour(next) === hour(s);
+  }).map((s) => s['snapshot-id']);
+}
+
+async function expireSnapshots(catalog: Catalog, opts: RetentionOptions, now: number, attempts = 10): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     const table = await loadTable(catalog);
-    const current = table.currentSnapshot?.['snapshot-id'];
-    const referenced = new Set(Object.values(table.metadata.refs ?? {}).map((r) => r['snapshot-id']));
-    const expired = table.snapshots.filter((s) => s['timestamp-ms'] < now - maxAgeMs && s['snapshot-id'] !== current && !referenced.has(s['snapshot-id']));
+    const keep = new Set(Object.values(table.metadata.refs ?? {}).map((r) => r['snapshot-id']));
+    if (table.currentSnapshot) keep.add(table.currentSnapshot['snapshot-id']);
+    const expired = snapshotsToExpire(table.snapshots, keep, now, opts.snapshotMaxAgeMs, opts.snapshotThinAfterMs);
     if (!expired.length) return 0;
     try {
       await catalog.commit(table, {
         requirements: [
           { type: 'assert-table-uuid', uuid: table.metadata['table-uuid'] },
-          { type: 'assert-ref-snapshot-id', ref: 'main', 'snapshot-id': current ?? null },
+          { type: 'assert-ref-snapshot-id', ref: 'main', 'snapshot-id': table.currentSnapshot?.['snapshot-id'] ?? null },
         ],
-        updates: [{ action: 'remove-snapshots', 'snapshot-ids': expired.map((s) => s['snapshot-id']) }],
+        updates: [{ action: 'remove-snapshots', 'snapshot-ids': expired }],
       });
       return expired.length;
     } catch (err) {

@@ -127,7 +127,7 @@ export class ParquetWriterService implements Service {
    */
   async retainOnce(): Promise<void> {
     const c = this.config;
-    const opts = { retentionDays: c.retention_days, snapshotMaxAgeMs: c.snapshot_retention, orphanGraceMs: c.orphan_grace };
+    const opts = { retentionDays: c.retention_days, snapshotMaxAgeMs: c.snapshot_retention, snapshotThinAfterMs: c.snapshot_thin_after, orphanGraceMs: c.orphan_grace };
     await applyRetention(this.catalog!, opts, this.log);
     const rollups = rollupCatalog(this.catalog!);
     if (rollups && (await rollups.load())) await applyRetention(rollups, opts, this.log);

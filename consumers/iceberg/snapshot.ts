@@ -62,6 +62,9 @@ export class FilesGoneError extends Error {
   override name = 'FilesGoneError';
 }
 
+/** Manifests an append inherits before they are folded into one. */
+export const MERGE_MANIFESTS_AT = 100;
+
 export interface SnapshotPlan {
   snapshotId: number;
   operation: Snapshot['summary']['operation'];
@@ -79,8 +82,15 @@ export interface SnapshotPlan {
 export async function commitSnapshot(catalog: Catalog, base: LoadedTable, plan: SnapshotPlan): Promise<LoadedTable> {
   const parent = currentSnapshot(base.metadata);
   const sequenceNumber = base.metadata['last-sequence-number'] + 1;
-  const inherited = plan.keepParentManifests && parent ? await readManifestList(parent) : [];
-  const manifests = [...assignSequenceNumbers(plan.manifests, sequenceNumber), ...inherited];
+  let ours = plan.manifests;
+  let inherited = plan.keepParentManifests && parent ? await readManifestList(parent) : [];
+  // Each append adds a manifest and every commit rewrites the list of them
+  // all: past MERGE_MANIFESTS_AT the parent's are folded into one.
+  if (inherited.length >= MERGE_MANIFESTS_AT) {
+    ours = [...ours, ...(await rewriteWithout(base, parent, plan.snapshotId, new Set())).manifests];
+    inherited = [];
+  }
+  const manifests = [...assignSequenceNumbers(ours, sequenceNumber), ...inherited];
   const listBytes = await encodeManifestList(manifests, { snapshotId: plan.snapshotId, parentId: parent?.['snapshot-id'] ?? null, sequenceNumber });
   const listLocation = metadataLocation(base, `snap-${plan.snapshotId}-${sequenceNumber}-${randomUUID()}.avro`);
   await writeNewFile(listLocation, listBytes);

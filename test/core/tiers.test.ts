@@ -125,7 +125,7 @@ test('a day changed after its rollup was made is answered from the flows until t
     const onDisk = () => readdirSync(`${dir.path}-rollups`, { recursive: true }).filter((f) => String(f).endsWith('.parquet')).length;
     const kept = await live();
     assert.ok(onDisk() > kept, `the first rollup's files are still there (${onDisk()} on disk, ${kept} live)`);
-    await applyRetention(rollups, { retentionDays: 36_500, snapshotMaxAgeMs: 0, orphanGraceMs: 0, now: Date.now() + 1000 }, log);
+    await applyRetention(rollups, { retentionDays: 36_500, snapshotMaxAgeMs: 0, snapshotThinAfterMs: 0, orphanGraceMs: 0, now: Date.now() + 1000 }, log);
     assert.equal(onDisk(), kept);
     assert.deepEqual((await get(late, path)).json().results, want);
   } finally {

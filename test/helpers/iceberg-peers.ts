@@ -32,6 +32,8 @@ export interface PyicebergView extends ReaderView {
   snapshot_ids: number[];
   summaries: ({ operation: string } & Record<string, string>)[];
   operation: string | null;
+  /** Manifests in the snapshot's manifest list. */
+  manifests: number;
   metadata_location: string;
   files: string[];
   file_partitions: number[];

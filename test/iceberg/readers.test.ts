@@ -146,7 +146,7 @@ test('after compaction every reader still agrees, with fewer files, and time tra
 });
 
 test('retention removes the expired day from every reader and from disk', async () => {
-  const result = await applyRetention(catalog(), { retentionDays: 94, snapshotMaxAgeMs: 0, orphanGraceMs: 0 }, log);
+  const result = await applyRetention(catalog(), { retentionDays: 94, snapshotMaxAgeMs: 0, snapshotThinAfterMs: 0, orphanGraceMs: 0 }, log);
   assert.deepEqual(result.droppedDays, [dayName(firstDay)]);
   const kept = records.filter((r) => Math.floor(r.timestamp / DAY) === firstDay + 1);
   const views = await readWithPeers({ static: tablePath, samples: sampleKeys() });

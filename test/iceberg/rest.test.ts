@@ -112,7 +112,7 @@ test('compaction and retention through the REST catalog: readers agree, expired 
   const before = await loadTable(catalog());
   const oldDayFiles = (await readWithPeers({ rest: rest.uri, table: TABLE, duckdb: false })).pyiceberg.files.filter((f) => f.includes(dayName(firstDay)));
   assert.equal(oldDayFiles.length, 1);
-  const result = await applyRetention(catalog(), { retentionDays: 39, snapshotMaxAgeMs: 0, orphanGraceMs: 0 }, log);
+  const result = await applyRetention(catalog(), { retentionDays: 39, snapshotMaxAgeMs: 0, snapshotThinAfterMs: 0, orphanGraceMs: 0 }, log);
   assert.deepEqual(result.droppedDays, [dayName(firstDay)]);
   const kept = records.filter((r) => Math.floor(r.timestamp / DAY) === firstDay + 1);
   const views = await readWithPeers({ rest: rest.uri, table: TABLE });

@@ -70,6 +70,7 @@ def pyiceberg_view(spec):
     out["snapshot_ids"] = [s.snapshot_id for s in md.snapshots]
     out["summaries"] = [{"operation": s.summary.operation.value, **s.summary.additional_properties} for s in md.snapshots]
     out["operation"] = snap.summary.operation.value if snap else None
+    out["manifests"] = len(snap.manifests(table.io)) if snap else 0
     out["metadata_location"] = table.metadata_location
     files = list(scan.plan_files())
     out["files"] = sorted(f.file.file_path for f in files)
