@@ -107,7 +107,8 @@ export class PullLoop<P = undefined> {
   private async collect(consumer: Consumer): Promise<Pulled<P> | undefined> {
     const pending: JsMsg[] = [];
     const messages: StreamMessage<P>[] = [];
-    const seqs = new Set<number>();
+    /** Sequences of this batch: true when handed to the sink, false when dead-lettered. */
+    const seqs = new Map<number, boolean>();
     let count = 0;
     const deadline = Date.now() + this.opts.maxWaitMs;
     const heartbeat = this.opts.heartbeatMs ? setInterval(() => { for (const m of pending) m.working(); }, this.opts.heartbeatMs) : undefined;
@@ -127,10 +128,12 @@ export class PullLoop<P = undefined> {
           // A message can come twice in one batch: JetStream redelivers it once
           // its ack_wait runs out, and a starved process may not have read (and
           // so kept alive) the first copy by then. Both copies are acked; the
-          // sink gets one.
-          if (seqs.has(m.seq)) { pending.push(m); continue; }
-          seqs.add(m.seq);
+          // sink gets one. A copy of a dead-lettered message is left alone: the
+          // dead-letter path acks the message once its publish succeeds.
+          const kept = seqs.get(m.seq);
+          if (kept !== undefined) { if (kept) pending.push(m); continue; }
           const decoded = this.decode(m);
+          seqs.set(m.seq, decoded !== undefined);
           if (!decoded) continue;
           pending.push(m);
           messages.push(decoded);

@@ -12,7 +12,7 @@
 // old number again and fork the table there. The names go 1,000 versions
 // later. The hint is rewritten after each commit; a crash between the two
 // leaves a stale hint, so loading probes past it.
-import { access, mkdir, readdir, readFile, stat, truncate, unlink } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Catalog, LoadedTable } from './catalog.js';
 import { createExclusive, localPath, replaceAtomically } from './io.js';
@@ -34,19 +34,24 @@ export class FsCatalog implements Catalog {
 
   /** The newest version number present, or 0 when there is none. */
   private async latestVersion(): Promise<number> {
-    let n = 0;
-    try {
-      const hint = Number((await readFile(join(this.metadataDir, 'version-hint.text'), 'utf8')).trim());
-      if (Number.isInteger(hint) && hint > 0) n = hint;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    let n = await this.readHint();
     // A hint far behind (its writer stalled between commit and hint while
     // more than 1,000 others committed) names no file any more.
     if (n === 0 || !(await exists(this.versionPath(n)))) n = await this.newestListed();
     if (n === 0) return 0;
     while (await exists(this.versionPath(n + 1))) n++;
     return n;
+  }
+
+  /** The version the hint names; 0 when there is no hint or it is not a number. */
+  private async readHint(): Promise<number> {
+    try {
+      const hint = Number((await readFile(join(this.metadataDir, 'version-hint.text'), 'utf8')).trim());
+      return Number.isInteger(hint) && hint > 0 ? hint : 0;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      return 0;
+    }
   }
 
   private async newestListed(): Promise<number> {
@@ -89,6 +94,12 @@ export class FsCatalog implements Catalog {
     if (!(await createExclusive(path, Buffer.from(JSON.stringify(md, null, 1))))) {
       throw new CommitConflictError(`${this.describe}: version ${n + 1} was committed by another writer`);
     }
+    // A writer stalled between the check and the link for RELEASE_AFTER
+    // versions found the name released again: the hint, far ahead, tells.
+    if ((await this.readHint()) > n + RELEASE_AFTER) {
+      await unlink(path);
+      throw new CommitConflictError(`${this.describe}: version ${n + 1} is ${RELEASE_AFTER}+ versions old`);
+    }
     await this.writeHint(n + 1);
     // Another writer may have committed n+2 and written its hint before ours landed.
     if (await exists(this.versionPath(n + 2))) await this.writeHint(await this.latestVersion());
@@ -109,7 +120,8 @@ export class FsCatalog implements Catalog {
     if (after.properties['write.metadata.delete-after-commit.enabled'] !== 'true') return;
     const kept = new Set((after['metadata-log'] ?? []).map((e) => e['metadata-file']));
     for (const e of before['metadata-log'] ?? []) {
-      if (!kept.has(e['metadata-file'])) await truncate(localPath(e['metadata-file'])).catch(ignoreMissing);
+      // Replaced, not truncated: a reader holding the old file open, or a hard-linked backup, keeps it whole.
+      if (!kept.has(e['metadata-file'])) await replaceAtomically(localPath(e['metadata-file']), Buffer.alloc(0));
     }
     const released = this.versionPath(version - RELEASE_AFTER);
     if ((await stat(released).catch(() => undefined))?.size === 0) await unlink(released).catch(ignoreMissing);

@@ -93,12 +93,11 @@ async function compactDay(catalog: Catalog, parquet: ParquetWriter, day: number,
     const added = await writeManifest(table, snapshotId, addedEntries(written));
     await commitReplacing(catalog, table, snapshotId, 'replace', removed, written, [added]);
   } catch (err) {
-    // The last attempt's state may be unknown (REST): the new files are garbage
-    // only if it did not land. When the table cannot be read to tell, they are
-    // left to the orphan sweep.
+    // The new files are garbage only when no attempt can land any more: if one's
+    // outcome is unknown (REST), or the table cannot be read, the orphan sweep takes them.
     const now = await catalog.load().catch(() => undefined);
     if (!now || !landed(now, snapshotId)) {
-      if (now) await Promise.all(written.map((f) => deleteLocation(f.path)));
+      if (now && !(err instanceof CommitStateUnknownError)) await Promise.all(written.map((f) => deleteLocation(f.path)));
       throw err;
     }
   }
@@ -114,6 +113,7 @@ async function compactDay(catalog: Catalog, parquet: ParquetWriter, day: number,
  */
 export async function commitReplacing(catalog: Catalog, first: LoadedTable, snapshotId: number, operation: 'replace' | 'delete', removed: Set<string>, added: DataFile[], addedManifests: Awaited<ReturnType<typeof writeManifest>>[], attempts = 20): Promise<LoadedTable> {
   let base = first;
+  let unsure = false;
   for (let attempt = 1; ; attempt++) {
     const parent = currentSnapshot(base.metadata);
     const { manifests, removedFiles } = await rewriteWithout(base, parent, snapshotId, removed);
@@ -127,11 +127,19 @@ export async function commitReplacing(catalog: Catalog, first: LoadedTable, snap
         extra: seqset.toSummary(seqset.fromSummary(parent?.summary)),
       });
     } catch (err) {
-      if (!(err instanceof CommitConflictError || err instanceof CommitStateUnknownError) || attempt >= attempts) throw err;
-      // A commit whose state was unknown may have landed: then its manifests are the table's.
+      unsure ||= err instanceof CommitStateUnknownError;
+      const retry = err instanceof CommitConflictError || err instanceof CommitStateUnknownError;
+      if (!retry || attempt >= attempts) {
+        // The caller deletes what it wrote unless told an attempt may still land.
+        if (unsure && !(err instanceof CommitStateUnknownError)) throw new CommitStateUnknownError(`${(err as Error).message}, after an attempt whose outcome is unknown`);
+        throw err;
+      }
       base = (await catalog.load())!;
       if (landed(base, snapshotId)) return base;
-      await Promise.all(manifests.map((m) => deleteLocation(m.path)));
+      // A commit of unknown state not visible yet may still be applied by the
+      // server: only a refused one's manifests are garbage; the rest are left
+      // to the orphan sweep, whose grace outlasts any request.
+      if (err instanceof CommitConflictError) await Promise.all(manifests.map((m) => deleteLocation(m.path)));
     }
   }
 }

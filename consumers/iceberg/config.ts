@@ -13,8 +13,8 @@
 // records is about 100 MB of decoded records in memory. Snapshots are kept 7
 // days for time travel (see snapshot_retention), those superseded over an
 // hour ago only as the last of their hour (snapshot_thin_after: 43,200 commits
-// a day would otherwise all stay in the metadata), and appends fold the
-// manifests of earlier appends into one every 100 commits.
+// a day would otherwise all stay in the metadata), and an append that
+// inherits 100 manifests folds the small ones into one.
 import { bounded, ConfigError, loadConfig, type Schema } from '../../common/config.js';
 import { securitySchema, type SecurityConfig } from '../../common/security.js';
 import { streamSchema, type StreamLimits } from '../../common/stream.js';
@@ -75,7 +75,7 @@ export const parquetWriterSchema: Schema<ParquetWriterConfig> = {
   max_ack_pending: { doc: 'messages delivered and not yet acknowledged, across all instances', format: 'positive-int', default: 20_000 },
   retention_days: { doc: 'days of flows kept; older days are removed whole', format: bounded(1, 36_500), default: 90 },
   snapshot_retention: { doc: 'how long snapshots are kept for time travel ("7d")', format: 'duration-ms', default: 7 * 86_400_000 },
-  snapshot_thin_after: { doc: 'snapshots superseded longer ago than this are kept only as the last of their UTC hour (time travel to the hour; bounds the metadata at high commit rates)', format: 'duration-ms', default: 3_600_000 },
+  snapshot_thin_after: { doc: 'snapshots superseded longer ago than this are kept only as the last of their UTC hour (bounds the metadata at high commit rates): older snapshot ids stop working for as_of unless they closed an hour, and time travel goes to the hour', format: 'duration-ms', default: 3_600_000 },
   orphan_grace: { doc: 'unreferenced files younger than this are left alone (a commit may be in flight)', format: 'duration-ms', default: 3_600_000 },
   retention_interval: { doc: 'how often retention and the orphan sweep run', format: 'duration-ms', default: 3_600_000 },
   compaction_interval: { doc: 'how often finished days are compacted', format: 'duration-ms', default: 3_600_000 },

@@ -67,20 +67,21 @@ async function dropOldDays(catalog: Catalog, retentionDays: number, now: number)
 }
 
 /**
- * The snapshots to expire at `now`: every one created more than maxAgeMs
- * ago, and every one superseded more than thinAfterMs ago by a snapshot of
- * the same UTC hour (so the last of each hour stays). Superseded, not
- * created: a query planned on the snapshot current a moment ago may still be
- * reading files that only it names. The current snapshot and any a branch or
- * tag names are kept.
+ * The snapshots to expire at `now`: every one created more than maxAgeMs ago
+ * (Iceberg's expire-older-than), and every one superseded more than
+ * thinAfterMs ago by a snapshot of the same UTC hour (so the last of each hour
+ * stays). Superseded, not created: a query planned on the snapshot current a
+ * moment ago may still be reading files only it names. The order is the commit
+ * order (sequence numbers); the current snapshot and any a branch or tag names
+ * are kept.
  */
 export function snapshotsToExpire(snapshots: Snapshot[], keep: Set<number>, now: number, maxAgeMs: number, thinAfterMs: number): number[] {
-  const ordered = [...snapshots].sort((a, b) => a['timestamp-ms'] - b['timestamp-ms'] || a['sequence-number'] - b['sequence-number']);
+  const ordered = [...snapshots].sort((a, b) => a['sequence-number'] - b['sequence-number']);
   const hour = (s: Snapshot) => Math.floor(s['timestamp-ms'] / 3_600_000);
   return ordered.filter((s, i) => {
+    const next = ordered[i + 1];
     if (keep.has(s['snapshot-id'])) return false;
     if (now - s['timestamp-ms'] > maxAgeMs) return true;
-    const next = ordered[i + 1];
     return next !== undefined && now - next['timestamp-ms'] > thinAfterMs && hour(next) === hour(s);
   }).map((s) => s['snapshot-id']);
 }

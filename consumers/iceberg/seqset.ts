@@ -70,13 +70,19 @@ export function add(set: SeqSet, seqs: number[], ackFloor = 0): SeqSet {
   return { floor, ranges, ...(set.stream === undefined ? {} : { stream: set.stream }) };
 }
 
+/** What identifies the stream's numbering: its creation time, and how far it has got. */
+export interface StreamState { created: string; lastSeq: number }
+
 /**
  * The set as it applies to messages of `stream`: empty when it was recorded
- * for another one. A set recorded without a stream is taken to be of it.
+ * for another one, or when the stream's numbering went back below it (a
+ * stream restored from an older backup keeps its creation time). A set
+ * recorded without a stream is taken to be of this one.
  */
-export function forStream(set: SeqSet, stream: string | undefined): SeqSet {
+export function forStream(set: SeqSet, stream: StreamState | undefined): SeqSet {
   if (stream === undefined) return set;
-  return set.stream === undefined || set.stream === stream ? { ...set, stream } : { ...EMPTY, stream };
+  const same = (set.stream === undefined || set.stream === stream.created) && stream.lastSeq >= set.floor;
+  return same ? { ...set, stream: stream.created } : { ...EMPTY, stream: stream.created };
 }
 
 export function formatRanges(ranges: [number, number][]): string {

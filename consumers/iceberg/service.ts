@@ -66,7 +66,10 @@ export class ParquetWriterService implements Service {
       source: `${STREAM}/${CONSUMERS.iceberg}`,
       ackFloor: async () => (await jsm.consumers.info(STREAM, CONSUMERS.iceberg)).ack_floor.stream_seq,
       reuseFilesMs: c.orphan_grace / 2,
-      streamCreated: (await jsm.streams.info(STREAM)).created,
+      stream: async () => {
+        const info = await jsm.streams.info(STREAM);
+        return { created: info.created, lastSeq: info.state.last_seq };
+      },
     });
     // The heartbeat keeps a batch's messages from redelivery while it fills
     // and commits, so ack_wait only bounds how long a crashed instance's batch

@@ -9,7 +9,7 @@ import { childLocation, writeNewFile } from './io.js';
 import { assignSequenceNumbers, encodeManifest, encodeManifestList, STATUS, summarizeManifest, type DataFile, type ManifestEntry, type ManifestFile } from './manifest.js';
 import { currentSnapshot, type Commit, type Snapshot } from './metadata.js';
 import { SCHEMA_ID } from './schema.js';
-import { liveEntries, readManifestList } from './table.js';
+import { liveEntries, readManifest, readManifestList } from './table.js';
 
 export type CrashPoint = 'after-data' | 'after-manifest' | 'after-manifest-list' | 'before-swap' | 'after-swap';
 export const CRASH_POINTS: readonly CrashPoint[] = ['after-data', 'after-manifest', 'after-manifest-list', 'before-swap', 'after-swap'];
@@ -62,8 +62,10 @@ export class FilesGoneError extends Error {
   override name = 'FilesGoneError';
 }
 
-/** Manifests an append inherits before they are folded into one. */
+/** Manifests an append inherits before the small ones are folded into one. */
 export const MERGE_MANIFESTS_AT = 100;
+/** A manifest listing fewer live files than this is small. */
+export const SMALL_MANIFEST_FILES = 1000;
 
 export interface SnapshotPlan {
   snapshotId: number;
@@ -85,10 +87,17 @@ export async function commitSnapshot(catalog: Catalog, base: LoadedTable, plan: 
   let ours = plan.manifests;
   let inherited = plan.keepParentManifests && parent ? await readManifestList(parent) : [];
   // Each append adds a manifest and every commit rewrites the list of them
-  // all: past MERGE_MANIFESTS_AT the parent's are folded into one.
+  // all: past MERGE_MANIFESTS_AT the small ones are folded into one. Large
+  // ones stay as they are, so a fold never reads or rewrites the whole table.
   if (inherited.length >= MERGE_MANIFESTS_AT) {
-    ours = [...ours, ...(await rewriteWithout(base, parent, plan.snapshotId, new Set())).manifests];
-    inherited = [];
+    const small = inherited.filter((m) => m.addedFilesCount + m.existingFilesCount < SMALL_MANIFEST_FILES);
+    if (small.length > 1) {
+      const entries = (await Promise.all(small.map(readManifest))).flat()
+        .filter((e) => e.status !== STATUS.DELETED)
+        .map((e) => ({ ...e, status: STATUS.EXISTING }));
+      if (entries.length) ours = [...ours, await writeManifest(base, plan.snapshotId, entries)];
+      inherited = inherited.filter((m) => !small.includes(m));
+    }
   }
   const manifests = [...assignSequenceNumbers(ours, sequenceNumber), ...inherited];
   const listBytes = await encodeManifestList(manifests, { snapshotId: plan.snapshotId, parentId: parent?.['snapshot-id'] ?? null, sequenceNumber });

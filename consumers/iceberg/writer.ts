@@ -36,8 +36,8 @@ export interface WriterDeps {
   ackFloor?: () => Promise<number>;
   /** Stream and consumer names recorded in each snapshot. */
   source: string;
-  /** The stream's creation time: the committed set is of one stream (seqset.forStream). */
-  streamCreated?: string;
+  /** The stream's creation time and last sequence, read for each batch: the committed set is of one numbering (seqset.forStream). */
+  stream?: () => Promise<seqset.StreamState>;
   maxCommitAttempts?: number;
   /**
    * How long the files of a commit that did not land are reused by its
@@ -83,10 +83,12 @@ export class IcebergWriter implements Sink<PreparedFlows> {
     const attempts = this.deps.maxCommitAttempts ?? 50;
     for (let attempt = 1; ; attempt++) {
       const base = await loadOrCreate(this.deps.catalog);
+      // Read after the table: its floor can then never be ahead of the stream for a good reason.
+      const stream = await this.deps.stream?.();
       const recorded = seqset.fromSummary(currentSnapshot(base.metadata)?.summary);
-      const committed = seqset.forStream(recorded, this.deps.streamCreated);
-      if (recorded.stream !== committed.stream && recorded.stream !== undefined) {
-        this.deps.log.warn({ was: recorded.stream, now: committed.stream }, 'the stream was created anew; its sequence numbers start again, so the committed set starts empty');
+      const committed = seqset.forStream(recorded, stream);
+      if (recorded.floor + recorded.ranges.length > 0 && committed.floor + committed.ranges.length === 0) {
+        this.deps.log.warn({ was: recorded.stream, now: stream }, 'the stream was created anew or its numbering went back; the committed set starts empty');
       }
       const todo = messages.filter((m) => m.flows.rows > 0 && !seqset.has(committed, m.seq));
       const skipped = messages.filter((m) => m.flows.rows > 0 && seqset.has(committed, m.seq));

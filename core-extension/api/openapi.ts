@@ -19,7 +19,7 @@ const queryParams = [
   { name: 'metric', in: 'query', schema: { type: 'string', enum: METRICS, default: 'bytes' }, description: 'Ranking and reported metric; bytes and packets are multiplied by the sampling rate, flows counts flow records. bps/pps per bucket, or over the whole range.' },
   { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 10 }, description: 'Top-N groups; the rest are summed in one row with "other": true. With time plus other fields, the top N is chosen over the whole range.' },
   { name: 'order', in: 'query', schema: { type: 'string', enum: ['desc', 'asc'], default: 'desc' } },
-  { name: 'as_of', in: 'query', schema: { type: 'string' }, description: 'Iceberg snapshot id or ISO time: answer from that snapshot (historical tier).' },
+  { name: 'as_of', in: 'query', schema: { type: 'string' }, description: 'Iceberg snapshot id or ISO time: answer from that snapshot (historical tier). A snapshot superseded over snapshot_thin_after (1 h) ago is kept only if it was the last of its UTC hour; an ISO time then answers from the state at the end of the hour before.' },
   { name: 'format', in: 'query', schema: { type: 'string', enum: ['json', 'csv'], default: 'json' } },
 ];
 

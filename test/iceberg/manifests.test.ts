@@ -46,16 +46,17 @@ test('appends fold the manifests they inherit into one past 100, and readers sti
   }
 });
 
-test('snapshots superseded over an hour ago thin to the last of their hour; older than the retention go', () => {
+test('snapshots superseded over an hour ago thin to the last of their hour; those older than the retention go', () => {
   const H = 3_600_000;
   const now = 100 * H + 30 * 60_000; // 100:30
   // id: created at (hours:minutes), in commit order.
   const at: [number, number][] = [[1, 90 * H + 10 * 60_000], [2, 96 * H + 5 * 60_000], [3, 96 * H + 40 * 60_000], [4, 97 * H + 1 * 60_000],
     [5, 99 * H + 20 * 60_000], [6, 99 * H + 50 * 60_000], [7, 100 * H + 2 * 60_000], [8, 100 * H + 20 * 60_000], [9, 100 * H + 25 * 60_000]];
-  const snapshots = at.map(([id, ms], i) => ({ 'snapshot-id': id, 'timestamp-ms': ms, 'sequence-number': i + 1 }) as Snapshot);
-  // Retention 8 h: 1 (90:10) is older. Thin after 1 h: 2 is superseded at 96:40 by 3 of its hour; 3 by 4 of another hour (the last of 96:xx, kept);
-  // 5 is superseded at 99:50 by 6 of its hour, only 40 minutes ago; 7 by 8 at 100:20, 10 minutes ago; 9 is current.
+  // Listed out of commit order: the order is the sequence numbers'.
+  const snapshots = at.map(([id, ms], i) => ({ 'snapshot-id': id, 'timestamp-ms': ms, 'sequence-number': i + 1 }) as Snapshot).reverse();
+  // Retention 8 h: 1 (90:10) is older. Thin after 1 h: 2 was superseded at 96:40 by 3 of its hour; 3 by 4 of another
+  // hour (the last of 96:xx, kept); 5 at 99:50 by 6 of its hour, only 40 minutes ago; 7 by 8, 10 minutes ago; 9 is current.
   assert.deepEqual(snapshotsToExpire(snapshots, new Set([9]), now, 8 * H, H), [1, 2]);
-  // Thin after 30 minutes: 5 (superseded 40 minutes ago) goes too; a tag keeps 2.
+  // Thin after 30 minutes: 5 goes too; a tag keeps 2.
   assert.deepEqual(snapshotsToExpire(snapshots, new Set([9, 2]), now, 8 * H, 30 * 60_000), [1, 5]);
 });

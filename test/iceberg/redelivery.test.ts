@@ -28,7 +28,7 @@ test('a message redelivered after its commit is not committed again; one of a ne
     const message = (seq: number, redelivered: boolean): StreamMessage<PreparedFlows> => ({
       seq, redelivered, flows: toColumns({ records: records.slice((seq - 1) * 300, seq * 300), collector_id: 'test' }),
     });
-    const writer = (streamCreated: string) => new IcebergWriter({ catalog: new FsCatalog(root), parquet, log: createLogger('test', 'silent'), registry: createRegistry('w'), source: 'test', streamCreated });
+    const writer = (created: string) => new IcebergWriter({ catalog: new FsCatalog(root), parquet, log: createLogger('test', 'silent'), registry: createRegistry('w'), source: 'test', stream: async () => ({ created, lastSeq: 3 }) });
     const first = writer('2026-12-01T10:00:00Z');
     await first.write([message(1, false), message(2, false)]);
     await first.write([message(2, true), message(3, false)]);

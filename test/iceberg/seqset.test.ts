@@ -28,14 +28,16 @@ test('summary round trip', () => {
   assert.deepEqual(fromSummary(undefined), EMPTY);
 });
 
-test('a set is of one stream: another stream (created anew, numbering from 1) starts empty', () => {
+test('a set is of one numbering: another stream, or one whose numbering went back below the set, starts empty', () => {
   const recorded = fromSummary({ operation: 'append', ...toSummary({ floor: 40, ranges: [[42, 45]], stream: '2026-12-01T10:00:00Z' }) });
   assert.deepEqual(recorded, { floor: 40, ranges: [[42, 45]], stream: '2026-12-01T10:00:00Z' });
-  assert.deepEqual(forStream(recorded, '2026-12-01T10:00:00Z'), recorded);
-  const renewed = forStream(recorded, '2026-12-03T08:00:00Z');
+  assert.deepEqual(forStream(recorded, { created: '2026-12-01T10:00:00Z', lastSeq: 45 }), recorded);
+  const renewed = forStream(recorded, { created: '2026-12-03T08:00:00Z', lastSeq: 2 });
   assert.deepEqual(renewed, { floor: 0, ranges: [], stream: '2026-12-03T08:00:00Z' });
   assert.ok(!has(renewed, 1) && !has(renewed, 40));
   assert.deepEqual(add(renewed, [1, 2]), { floor: 2, ranges: [], stream: '2026-12-03T08:00:00Z' });
+  // Restored from a backup taken at sequence 30: the same creation time, numbering below the floor.
+  assert.deepEqual(forStream(recorded, { created: '2026-12-01T10:00:00Z', lastSeq: 30 }), { floor: 0, ranges: [], stream: '2026-12-01T10:00:00Z' });
   // A table written before sets named their stream: taken to be of the current one.
-  assert.deepEqual(forStream({ floor: 7, ranges: [] }, 's'), { floor: 7, ranges: [], stream: 's' });
+  assert.deepEqual(forStream({ floor: 7, ranges: [] }, { created: 's', lastSeq: 9 }), { floor: 7, ranges: [], stream: 's' });
 });
