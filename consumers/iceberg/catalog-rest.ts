@@ -4,13 +4,8 @@
 // writes data files, manifests and manifest lists under the table location the
 // server reports (a file:// warehouse, local or mounted).
 import type { Catalog, LoadedTable } from './catalog.js';
-import { CommitConflictError, parseMetadata, TABLE_PROPERTIES, type Commit } from './metadata.js';
+import { CommitConflictError, CommitStateUnknownError, parseMetadata, TABLE_PROPERTIES, type Commit } from './metadata.js';
 import { partitionSpecJson, schemaJson, sortOrderJson } from './schema.js';
-
-/** The server failed in a way that leaves the commit's outcome unknown: reload and look. */
-export class CommitStateUnknownError extends Error {
-  override name = 'CommitStateUnknownError';
-}
 
 export interface RestOptions {
   /** Sent as `Authorization: Bearer`; never logged. */

@@ -9,15 +9,14 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../common/log.js';
 import type { Catalog, LoadedTable } from './catalog.js';
 import { childLocation, deleteLocation } from './io.js';
-import { CommitConflictError, currentSnapshot, newSnapshotId } from './metadata.js';
+import { CommitConflictError, CommitStateUnknownError, currentSnapshot, newSnapshotId } from './metadata.js';
 import type { DataFile } from './manifest.js';
 import type { ParquetWriter } from './parquet.js';
 import { dayOf, dayText, PARTITION_FIELD_NAME } from './schema.js';
 import * as seqset from './seqset.js';
-import { addedEntries, commitSnapshot, FilesGoneError, rewriteWithout, writeManifest } from './snapshot.js';
+import { addedEntries, commitOutcome, commitSnapshot, FilesGoneError, landed, rewriteWithout, writeManifest } from './snapshot.js';
 import { liveEntries, loadTable, timestampBounds } from './table.js';
 import { buildRollups } from './rollup.js';
-import { CommitStateUnknownError } from './catalog-rest.js';
 
 export interface CompactionOptions {
   /** A day is compacted once it has at least this many files. */
@@ -93,13 +92,9 @@ async function compactDay(catalog: Catalog, parquet: ParquetWriter, day: number,
     const added = await writeManifest(table, snapshotId, addedEntries(written));
     await commitReplacing(catalog, table, snapshotId, 'replace', removed, written, [added]);
   } catch (err) {
-    // The new files are garbage only when no attempt can land any more: if one's
-    // outcome is unknown (REST), or the table cannot be read, the orphan sweep takes them.
-    const now = await catalog.load().catch(() => undefined);
-    if (!now || !landed(now, snapshotId)) {
-      if (now && !(err instanceof CommitStateUnknownError)) await Promise.all(written.map((f) => deleteLocation(f.path)));
-      throw err;
-    }
+    const outcome = await commitOutcome(catalog, snapshotId, err);
+    if (outcome === 'refused') await Promise.all(written.map((f) => deleteLocation(f.path)));
+    if (outcome !== 'landed') throw err;
   }
   const records = written.reduce((n, f) => n + f.recordCount, 0);
   log.info({ day: dayText(day), files_before: groups.flat().length, files_after: written.length, records, snapshot: snapshotId }, 'compacted day');
@@ -142,10 +137,6 @@ export async function commitReplacing(catalog: Catalog, first: LoadedTable, snap
       if (err instanceof CommitConflictError) await Promise.all(manifests.map((m) => deleteLocation(m.path)));
     }
   }
-}
-
-function landed(table: LoadedTable, snapshotId: number): boolean {
-  return table.metadata.snapshots?.some((s) => s['snapshot-id'] === snapshotId) ?? false;
 }
 
 export { FilesGoneError };

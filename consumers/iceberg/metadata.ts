@@ -62,6 +62,11 @@ export class CommitConflictError extends Error {
   override name = 'CommitConflictError';
 }
 
+/** The commit failed in a way that leaves its outcome unknown (a REST server's 5xx, a late link): reload and look. */
+export class CommitStateUnknownError extends Error {
+  override name = 'CommitStateUnknownError';
+}
+
 /** Properties every table we create carries; they tell other engines how it is written. */
 export const TABLE_PROPERTIES: Record<string, string> = {
   'write.format.default': 'parquet',

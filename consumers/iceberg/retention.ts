@@ -15,11 +15,10 @@ import { join } from 'node:path';
 import type { Logger } from '../../common/log.js';
 import type { Catalog } from './catalog.js';
 import { localPath } from './io.js';
-import { CommitConflictError, newSnapshotId, type Snapshot } from './metadata.js';
+import { CommitConflictError, CommitStateUnknownError, newSnapshotId, type Snapshot } from './metadata.js';
 import { commitReplacing } from './compaction.js';
 import { dayOf, dayText, MS_PER_DAY } from './schema.js';
 import { liveEntries, loadTable, readManifestList } from './table.js';
-import { CommitStateUnknownError } from './catalog-rest.js';
 
 export interface RetentionOptions {
   retentionDays: number;

@@ -28,7 +28,7 @@ import { CommitConflictError, currentSnapshot, newSnapshotId, type TableLayout }
 import type { DataFile } from './manifest.js';
 import { openDuckDb } from './parquet.js';
 import { COLUMNS, dayOf, dayText, encodeLong, PARTITION_FIELD_NAME, type IcebergType } from './schema.js';
-import { addedEntries, commitSnapshot, rewriteWithout, writeManifest } from './snapshot.js';
+import { addedEntries, commitOutcome, commitSnapshot, rewriteWithout, writeManifest } from './snapshot.js';
 import { liveEntries, loadTable } from './table.js';
 
 type Dim = 'exporter' | 'protocol' | 'input_if' | 'output_if' | 'src_ip' | 'dst_ip' | 'src_port' | 'dst_port';
@@ -183,8 +183,9 @@ async function rollDay(con: DuckDBConnection, target: Catalog, day: number, file
       }
     }
   } catch (err) {
-    await Promise.all(written.map((f) => deleteLocation(f.path)));
-    throw err;
+    const outcome = await commitOutcome(target, snapshotId, err);
+    if (outcome === 'refused') await Promise.all(written.map((f) => deleteLocation(f.path)));
+    if (outcome !== 'landed') throw err;
   }
   // The replaced files stay: a query may have planned on the previous snapshot. Retention's orphan sweep removes them once no kept snapshot needs them.
   const rows = written.reduce((n, f) => n + f.recordCount, 0);

@@ -75,14 +75,20 @@ export interface StreamState { created: string; lastSeq: number }
 
 /**
  * The set as it applies to messages of `stream`: empty when it was recorded
- * for another one, or when the stream's numbering went back below it (a
- * stream restored from an older backup keeps its creation time). A set
- * recorded without a stream is taken to be of this one.
+ * for another one; cut at the stream's last sequence when the numbering went
+ * back (a stream restored from an older backup keeps its creation time, and
+ * numbers on from the backup's end: what it holds was committed, what comes
+ * after is new). A set recorded without a stream is taken to be of this one.
  */
 export function forStream(set: SeqSet, stream: StreamState | undefined): SeqSet {
   if (stream === undefined) return set;
-  const same = (set.stream === undefined || set.stream === stream.created) && stream.lastSeq >= set.floor;
-  return same ? { ...set, stream: stream.created } : { ...EMPTY, stream: stream.created };
+  if (set.stream !== undefined && set.stream !== stream.created) return { ...EMPTY, stream: stream.created };
+  const last = stream.lastSeq;
+  return {
+    floor: Math.min(set.floor, last),
+    ranges: set.ranges.filter(([a]) => a <= last).map(([a, b]) => [a, Math.min(b, last)] as [number, number]),
+    stream: stream.created,
+  };
 }
 
 export function formatRanges(ranges: [number, number][]): string {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Catalog, LoadedTable } from './catalog.js';
 import { childLocation, writeNewFile } from './io.js';
 import { assignSequenceNumbers, encodeManifest, encodeManifestList, STATUS, summarizeManifest, type DataFile, type ManifestEntry, type ManifestFile } from './manifest.js';
-import { currentSnapshot, type Commit, type Snapshot } from './metadata.js';
+import { CommitStateUnknownError, currentSnapshot, type Commit, type Snapshot } from './metadata.js';
 import { SCHEMA_ID } from './schema.js';
 import { liveEntries, readManifest, readManifestList } from './table.js';
 
@@ -127,6 +127,23 @@ export async function commitSnapshot(catalog: Catalog, base: LoadedTable, plan: 
   const after = await catalog.commit(base, commit);
   crashPoint('after-swap');
   return after;
+}
+
+export function landed(table: LoadedTable, snapshotId: number): boolean {
+  return table.metadata.snapshots?.some((s) => s['snapshot-id'] === snapshotId) ?? false;
+}
+
+/**
+ * After a commit of snapshotId failed with err: whether it landed after all
+ * (an error after the swap), was refused (its files are garbage), or may
+ * still land (a REST request whose outcome is unknown, or a table that cannot
+ * be read to tell: its files are left to the orphan sweep).
+ */
+export async function commitOutcome(catalog: Catalog, snapshotId: number, err: unknown): Promise<'landed' | 'refused' | 'unknown'> {
+  const now = await catalog.load().catch(() => undefined);
+  if (!now) return 'unknown';
+  if (landed(now, snapshotId)) return 'landed';
+  return err instanceof CommitStateUnknownError ? 'unknown' : 'refused';
 }
 
 /** The spec's snapshot summary metrics: this commit's changes and the table's running totals. */

@@ -17,9 +17,8 @@ import type { Logger } from '../../common/log.js';
 import { Counter, Histogram, type Registry } from '../../common/metrics.js';
 import type { Catalog, LoadedTable } from './catalog.js';
 import { loadOrCreate } from './catalog.js';
-import { CommitStateUnknownError } from './catalog-rest.js';
 import { childLocation, localPath } from './io.js';
-import { CommitConflictError, currentSnapshot, newSnapshotId } from './metadata.js';
+import { CommitConflictError, CommitStateUnknownError, currentSnapshot, newSnapshotId } from './metadata.js';
 import type { DataFile, ManifestFile } from './manifest.js';
 import { Interner, prepareFlows, type PreparedFlows } from './columns.js';
 import type { ParquetWriter } from './parquet.js';
@@ -87,8 +86,8 @@ export class IcebergWriter implements Sink<PreparedFlows> {
       const stream = await this.deps.stream?.();
       const recorded = seqset.fromSummary(currentSnapshot(base.metadata)?.summary);
       const committed = seqset.forStream(recorded, stream);
-      if (recorded.floor + recorded.ranges.length > 0 && committed.floor + committed.ranges.length === 0) {
-        this.deps.log.warn({ was: recorded.stream, now: stream }, 'the stream was created anew or its numbering went back; the committed set starts empty');
+      if (committed.floor !== recorded.floor || seqset.formatRanges(committed.ranges) !== seqset.formatRanges(recorded.ranges)) {
+        this.deps.log.warn({ was: recorded.stream, now: stream, floor: recorded.floor }, 'the stream was created anew or its numbering went back: the committed sequences it does not hold are forgotten');
       }
       const todo = messages.filter((m) => m.flows.rows > 0 && !seqset.has(committed, m.seq));
       const skipped = messages.filter((m) => m.flows.rows > 0 && seqset.has(committed, m.seq));

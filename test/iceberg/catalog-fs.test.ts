@@ -5,14 +5,17 @@
 // number again and fork the table. A version hint naming an emptied version,
 // or one long gone, still finds the newest. Worked out by hand: one create
 // (v1) and 25 commits make v26, with v6..v25 in its log and v1..v5 emptied;
-// 1,030 commits make v1031, and the names of v1..v31 are released.
+// 1,030 commits make v1031, and the names of v1..v31 are released. A commit
+// stalled between its check and its link while 1,001 others land finds v2's
+// name released (at v1002): its link succeeds, and it must be undone and
+// reported as not known to have landed, not as a success.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FsCatalog } from '../../consumers/iceberg/catalog-fs.js';
 import { createExclusive } from '../../consumers/iceberg/io.js';
-import { CommitConflictError, type Commit } from '../../consumers/iceberg/metadata.js';
+import { CommitConflictError, CommitStateUnknownError, type Commit } from '../../consumers/iceberg/metadata.js';
 import { tempDir } from '../helpers/process.js';
 
 const setProperty = (i: number): Commit => ({ requirements: [], updates: [{ action: 'set-properties', updates: { 'test.commit': String(i) } }] });
@@ -46,6 +49,31 @@ test('a base older than the kept versions cannot commit, and the hint is not tru
     for (let n = 1; n <= 31; n++) assert.ok(!existsSync(version(n)), `v${n} released`);
     assert.equal(statSync(version(32)).size, 0);
     assert.equal((await catalog.load())!.metadata.properties['test.commit'], '1030');
+  } finally {
+    dir.remove();
+  }
+});
+
+/** A writer that stalls just before linking its version while another commits `others` times. */
+class StallsBeforeLink extends FsCatalog {
+  constructor(root: string, private readonly others: number) { super(root); }
+  protected override async link(path: string, bytes: Buffer): Promise<boolean> {
+    await commits(new FsCatalog(this.root), 1, this.others);
+    return super.link(path, bytes);
+  }
+}
+
+test('a link made after its name was released is undone and reported as of unknown outcome', async () => {
+  const dir = tempDir('iceberg-catalog-stall');
+  try {
+    const root = join(dir.path, 'netflow');
+    const base = await new FsCatalog(root).create();
+    await assert.rejects(new StallsBeforeLink(root, 1001).commit(base, setProperty(0)), CommitStateUnknownError);
+    const metadata = join(root, 'metadata');
+    assert.ok(!existsSync(join(metadata, 'v2.metadata.json')), 'the late link was undone');
+    const current = (await new FsCatalog(root).load())!;
+    assert.equal(current.metadataLocation, join(metadata, 'v1002.metadata.json'));
+    assert.equal(current.metadata.properties['test.commit'], '1001');
   } finally {
     dir.remove();
   }

@@ -28,7 +28,7 @@ test('summary round trip', () => {
   assert.deepEqual(fromSummary(undefined), EMPTY);
 });
 
-test('a set is of one numbering: another stream, or one whose numbering went back below the set, starts empty', () => {
+test('a set is of one numbering: another stream starts it empty, a stream whose numbering went back cuts it there', () => {
   const recorded = fromSummary({ operation: 'append', ...toSummary({ floor: 40, ranges: [[42, 45]], stream: '2026-12-01T10:00:00Z' }) });
   assert.deepEqual(recorded, { floor: 40, ranges: [[42, 45]], stream: '2026-12-01T10:00:00Z' });
   assert.deepEqual(forStream(recorded, { created: '2026-12-01T10:00:00Z', lastSeq: 45 }), recorded);
@@ -36,8 +36,13 @@ test('a set is of one numbering: another stream, or one whose numbering went bac
   assert.deepEqual(renewed, { floor: 0, ranges: [], stream: '2026-12-03T08:00:00Z' });
   assert.ok(!has(renewed, 1) && !has(renewed, 40));
   assert.deepEqual(add(renewed, [1, 2]), { floor: 2, ranges: [], stream: '2026-12-03T08:00:00Z' });
-  // Restored from a backup taken at sequence 30: the same creation time, numbering below the floor.
-  assert.deepEqual(forStream(recorded, { created: '2026-12-01T10:00:00Z', lastSeq: 30 }), { floor: 0, ranges: [], stream: '2026-12-01T10:00:00Z' });
+  // Restored from a backup: the same creation time, numbering on from the backup's last sequence. What it
+  // holds was committed; the sequences after it are new messages.
+  const restored = (lastSeq: number) => forStream(recorded, { created: '2026-12-01T10:00:00Z', lastSeq });
+  assert.deepEqual(restored(30), { floor: 30, ranges: [], stream: '2026-12-01T10:00:00Z' });
+  assert.deepEqual(restored(41), { floor: 40, ranges: [], stream: '2026-12-01T10:00:00Z' });
+  assert.deepEqual(restored(43), { floor: 40, ranges: [[42, 43]], stream: '2026-12-01T10:00:00Z' });
+  assert.ok(!has(restored(43), 44) && has(restored(43), 43) && !has(restored(41), 41));
   // A table written before sets named their stream: taken to be of the current one.
   assert.deepEqual(forStream({ floor: 7, ranges: [] }, { created: 's', lastSeq: 9 }), { floor: 7, ranges: [], stream: 's' });
 });
