@@ -118,15 +118,15 @@ export class FsCatalog implements Catalog {
     await replaceAtomically(join(this.metadataDir, 'version-hint.text'), Buffer.from(String(n)));
   }
 
-  /**
-   * write.metadata.delete-after-commit: versions that fell out of the
-   * metadata log are emptied (their names stay taken), and the name of the
-   * version RELEASE_AFTER before this one is released.
-   */
+  /** write.metadata.delete-after-commit: old versions go, and with them (later) their names. */
   private releasesNames(md: TableMetadata): boolean {
     return md.properties['write.metadata.delete-after-commit.enabled'] === 'true';
   }
 
+  /**
+   * Versions that fell out of the metadata log are emptied (their names stay
+   * taken), and the name of the version RELEASE_AFTER before this one is released.
+   */
   private async dropOldVersions(before: TableMetadata, after: TableMetadata, version: number): Promise<void> {
     if (!this.releasesNames(after)) return;
     const kept = new Set((after['metadata-log'] ?? []).map((e) => e['metadata-file']));

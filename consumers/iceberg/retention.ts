@@ -23,7 +23,7 @@ import { liveEntries, loadTable, readManifestList } from './table.js';
 export interface RetentionOptions {
   retentionDays: number;
   snapshotMaxAgeMs: number;
-  /** Snapshots older than this are kept only as the last of their hour. */
+  /** Snapshots superseded longer ago than this are kept only as the last of their UTC hour. */
   snapshotThinAfterMs: number;
   orphanGraceMs: number;
   now?: number;
