@@ -12,6 +12,7 @@ import { encodeMessage } from '../../consumers/clickhouse/rows.js';
 import { FsCatalog } from '../../consumers/iceberg/catalog-fs.js';
 import { ParquetWriter } from '../../consumers/iceberg/parquet.js';
 import { IcebergWriter } from '../../consumers/iceberg/writer.js';
+import { streamMessage } from '../helpers/iceberg-writer.js';
 import { hashPassword, hashToken } from '../../core-extension/api/auth.js';
 import { loadCoreConfig, type CoreConfig } from '../../core-extension/config.js';
 import { CoreService } from '../../core-extension/service.js';
@@ -28,7 +29,7 @@ export async function writeCold(dir: string, records: FlowRecord[], batch = 2000
       // One stream message per 100 records, as checkers batch them.
       const chunk = records.slice(i, i + batch);
       const messages = [];
-      for (let j = 0; j < chunk.length; j += 100) messages.push({ seq: seq++, redelivered: false, flows: toColumns({ records: chunk.slice(j, j + 100), collector_id: 'test' }) });
+      for (let j = 0; j < chunk.length; j += 100) messages.push(streamMessage(seq++, chunk.slice(j, j + 100)));
       await writer.write(messages);
     }
   } finally {

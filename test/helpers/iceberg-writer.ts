@@ -1,15 +1,24 @@
 // Running the parquet-writer for tests: a config file, the service as a child
 // process (`node dist/cli.js parquet-writer --config ...`, so it can be killed
 // with SIGKILL), publishing flows, and what the readers must then see, worked
-// out from the records the test sent.
+// out from the records the test sent. For tests that drive the writer in
+// process: a scratch table with its Parquet writer, a writer on it, and stream
+// messages as the pull loop hands them over.
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JetStreamClient } from 'nats';
-import { encodeBatch, type FlowRecord } from '../../common/flow.js';
+import { encodeBatch, toColumns, type FlowRecord } from '../../common/flow.js';
+import { createLogger } from '../../common/log.js';
+import { createRegistry } from '../../common/metrics.js';
 import { SUBJECT } from '../../common/stream.js';
+import type { Catalog } from '../../consumers/iceberg/catalog.js';
+import type { PreparedFlows } from '../../consumers/iceberg/columns.js';
+import { ParquetWriter } from '../../consumers/iceberg/parquet.js';
+import { IcebergWriter, type WriterDeps } from '../../consumers/iceberg/writer.js';
+import type { StreamMessage } from '../../consumers/pull.js';
 import { REPO, type ReaderView } from './iceberg-peers.js';
-import { spawnPeer, type Peer } from './process.js';
+import { spawnPeer, tempDir, type Peer } from './process.js';
 
 export function writeConfig(dir: string, name: string, config: Record<string, unknown>): string {
   const path = join(dir, `${name}.json`);
@@ -57,4 +66,26 @@ export function expectedView(records: FlowRecord[]): Omit<ReaderView, 'samples'>
 /** A reader's row as the test sent it (times in ms). */
 export function asRow(r: FlowRecord): Record<string, string | number> {
   return { ...r };
+}
+
+/** A table folder (`<scratch>/netflow`) and a one-thread Parquet writer, closed and removed after `run`. */
+export async function withTable(prefix: string, run: (root: string, parquet: ParquetWriter) => Promise<void>): Promise<void> {
+  const dir = tempDir(prefix);
+  const parquet = await ParquetWriter.open({ threads: 1 });
+  try {
+    await run(join(dir.path, 'netflow'), parquet);
+  } finally {
+    parquet.close();
+    dir.remove();
+  }
+}
+
+/** An Iceberg writer on `catalog`, silent, with its own metrics registry. */
+export function writerFor(catalog: Catalog, parquet: ParquetWriter, deps: Partial<WriterDeps> = {}): IcebergWriter {
+  return new IcebergWriter({ catalog, parquet, log: createLogger('test', 'silent'), registry: createRegistry('w'), source: 'test', ...deps });
+}
+
+/** Stream message `seq` carrying `records`, as the pull loop hands it to a sink. */
+export function streamMessage(seq: number, records: FlowRecord[], redelivered = false): StreamMessage<PreparedFlows> {
+  return { seq, redelivered, flows: toColumns({ records, collector_id: 'test' }) };
 }

@@ -6,18 +6,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { toColumns } from '../../common/flow.js';
 import { createLogger } from '../../common/log.js';
-import { createRegistry } from '../../common/metrics.js';
 import type { LoadedTable } from '../../consumers/iceberg/catalog.js';
 import { FsCatalog } from '../../consumers/iceberg/catalog-fs.js';
 import { CommitStateUnknownError, type Commit } from '../../consumers/iceberg/metadata.js';
 import { compact } from '../../consumers/iceberg/compaction.js';
 import { ParquetWriter } from '../../consumers/iceberg/parquet.js';
-import { IcebergWriter } from '../../consumers/iceberg/writer.js';
 import { makeFlows } from '../helpers/iceberg-flows.js';
 import { readWithPeers } from '../helpers/iceberg-peers.js';
-import { expectedView } from '../helpers/iceberg-writer.js';
+import { expectedView, streamMessage, withTable, writerFor } from '../helpers/iceberg-writer.js';
 import { tempDir } from '../helpers/process.js';
 
 const log = createLogger('test', 'silent');
@@ -29,8 +26,8 @@ test('concurrent compactions of one day: one wins, nothing lost or doubled', asy
     const root = join(dir.path, 'netflow');
     const day = Math.floor(Date.now() / 86_400_000) - 3;
     const records = makeFlows(9000, { seed: 3, startMs: day * 86_400_000 + 3_600_000, ratePerSecond: 10 });
-    const writer = new IcebergWriter({ catalog: new FsCatalog(root), parquet: parquets[0]!, log, registry: createRegistry('w'), source: 'test' });
-    for (let i = 0; i < 3; i++) await writer.write([{ seq: i + 1, redelivered: false, flows: toColumns({ records: records.slice(i * 3000, (i + 1) * 3000), collector_id: 'test' }) }]);
+    const writer = writerFor(new FsCatalog(root), parquets[0]!);
+    for (let i = 0; i < 3; i++) await writer.write([streamMessage(i + 1, records.slice(i * 3000, (i + 1) * 3000))]);
     const opts = { minFiles: 2, targetFileBytes: 1 << 30, settleMs: 0 };
     const results = await Promise.all(parquets.map((p) => compact(new FsCatalog(root), p, opts, log)));
     assert.equal(results.flat().length, 1, 'exactly one compaction committed');
@@ -62,27 +59,19 @@ class UnsureOfReplaces extends FsCatalog {
   }
 }
 
-test('a compaction that landed while its catalog answered "state unknown" leaves a readable table', async () => {
-  const dir = tempDir('iceberg-unknown');
-  const parquet = await ParquetWriter.open({ threads: 1 });
-  try {
-    const root = join(dir.path, 'netflow');
-    const day = Math.floor(Date.now() / 86_400_000) - 3;
-    const records = makeFlows(6000, { seed: 8, startMs: day * 86_400_000 + 3_600_000, ratePerSecond: 10 });
-    const writer = new IcebergWriter({ catalog: new FsCatalog(root), parquet, log, registry: createRegistry('w'), source: 'test' });
-    for (let i = 0; i < 2; i++) await writer.write([{ seq: i + 1, redelivered: false, flows: toColumns({ records: records.slice(i * 3000, (i + 1) * 3000), collector_id: 'test' }) }]);
-    const results = await compact(new UnsureOfReplaces(root), parquet, { minFiles: 2, targetFileBytes: 1 << 30, settleMs: 0 }, log);
-    assert.equal(results.length, 1);
-    const views = await readWithPeers({ static: root });
-    const want = expectedView(records);
-    for (const [name, v] of Object.entries({ pyiceberg: views.pyiceberg, duckdb: views.duckdb! })) {
-      assert.equal(v.rows, want.rows, `${name} rows`);
-      assert.deepEqual(v.sums, want.sums, `${name} sums`);
-    }
-    assert.equal(views.pyiceberg.operation, 'replace');
-    assert.equal(views.pyiceberg.files.length, 1);
-  } finally {
-    parquet.close();
-    dir.remove();
+test('a compaction that landed while its catalog answered "state unknown" leaves a readable table', () => withTable('iceberg-unknown', async (root, parquet) => {
+  const day = Math.floor(Date.now() / 86_400_000) - 3;
+  const records = makeFlows(6000, { seed: 8, startMs: day * 86_400_000 + 3_600_000, ratePerSecond: 10 });
+  const writer = writerFor(new FsCatalog(root), parquet);
+  for (let i = 0; i < 2; i++) await writer.write([streamMessage(i + 1, records.slice(i * 3000, (i + 1) * 3000))]);
+  const results = await compact(new UnsureOfReplaces(root), parquet, { minFiles: 2, targetFileBytes: 1 << 30, settleMs: 0 }, log);
+  assert.equal(results.length, 1);
+  const views = await readWithPeers({ static: root });
+  const want = expectedView(records);
+  for (const [name, v] of Object.entries({ pyiceberg: views.pyiceberg, duckdb: views.duckdb! })) {
+    assert.equal(v.rows, want.rows, `${name} rows`);
+    assert.deepEqual(v.sums, want.sums, `${name} sums`);
   }
-});
+  assert.equal(views.pyiceberg.operation, 'replace');
+  assert.equal(views.pyiceberg.files.length, 1);
+}));

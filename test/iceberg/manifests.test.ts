@@ -6,45 +6,30 @@
 // hand below).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { toColumns } from '../../common/flow.js';
-import { createLogger } from '../../common/log.js';
-import { createRegistry } from '../../common/metrics.js';
 import { FsCatalog } from '../../consumers/iceberg/catalog-fs.js';
 import type { Snapshot } from '../../consumers/iceberg/metadata.js';
-import { ParquetWriter } from '../../consumers/iceberg/parquet.js';
 import { snapshotsToExpire } from '../../consumers/iceberg/retention.js';
-import { IcebergWriter } from '../../consumers/iceberg/writer.js';
 import { makeFlows } from '../helpers/iceberg-flows.js';
 import { readWithPeers } from '../helpers/iceberg-peers.js';
-import { expectedView } from '../helpers/iceberg-writer.js';
-import { tempDir } from '../helpers/process.js';
+import { expectedView, streamMessage, withTable, writerFor } from '../helpers/iceberg-writer.js';
 
-test('appends fold the manifests they inherit into one past 100, and readers still see every row', async () => {
-  const dir = tempDir('iceberg-manifests');
-  const parquet = await ParquetWriter.open({ threads: 1 });
-  try {
-    const root = join(dir.path, 'netflow');
-    const records = makeFlows(1050, { seed: 6, startMs: Date.now() - 7_200_000, ratePerSecond: 10 });
-    const writer = new IcebergWriter({ catalog: new FsCatalog(root), parquet, log: createLogger('test', 'silent'), registry: createRegistry('w'), source: 'test' });
-    for (let i = 0; i < 105; i++) await writer.write([{ seq: i + 1, redelivered: false, flows: toColumns({ records: records.slice(i * 10, i * 10 + 10), collector_id: 'test' }) }]);
+test('appends fold the manifests they inherit into one past 100, and readers still see every row', () => withTable('iceberg-manifests', async (root, parquet) => {
+  const records = makeFlows(1050, { seed: 6, startMs: Date.now() - 7_200_000, ratePerSecond: 10 });
+  const writer = writerFor(new FsCatalog(root), parquet);
+  for (let i = 0; i < 105; i++) await writer.write([streamMessage(i + 1, records.slice(i * 10, i * 10 + 10))]);
 
-    const views = await readWithPeers({ static: root });
-    assert.equal(views.pyiceberg.manifests, 6);
-    const want = expectedView(records);
-    for (const [name, v] of Object.entries({ pyiceberg: views.pyiceberg, duckdb: views.duckdb! })) {
-      assert.equal(v.rows, 1050, `${name} rows`);
-      assert.deepEqual(v.sums, want.sums, `${name} sums`);
-    }
-    const hundredth = await readWithPeers({ static: root, snapshot_id: views.pyiceberg.snapshot_ids[99], duckdb: false });
-    assert.equal(hundredth.pyiceberg.manifests, 100);
-    assert.equal(hundredth.pyiceberg.rows, 1000);
-    assert.deepEqual(hundredth.pyiceberg.sums, expectedView(records.slice(0, 1000)).sums);
-  } finally {
-    parquet.close();
-    dir.remove();
+  const views = await readWithPeers({ static: root });
+  assert.equal(views.pyiceberg.manifests, 6);
+  const want = expectedView(records);
+  for (const [name, v] of Object.entries({ pyiceberg: views.pyiceberg, duckdb: views.duckdb! })) {
+    assert.equal(v.rows, 1050, `${name} rows`);
+    assert.deepEqual(v.sums, want.sums, `${name} sums`);
   }
-});
+  const hundredth = await readWithPeers({ static: root, snapshot_id: views.pyiceberg.snapshot_ids[99], duckdb: false });
+  assert.equal(hundredth.pyiceberg.manifests, 100);
+  assert.equal(hundredth.pyiceberg.rows, 1000);
+  assert.deepEqual(hundredth.pyiceberg.sums, expectedView(records.slice(0, 1000)).sums);
+}));
 
 test('snapshots superseded over an hour ago thin to the last of their hour; those older than the retention go', () => {
   const H = 3_600_000;

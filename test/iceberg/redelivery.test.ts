@@ -5,50 +5,31 @@
 // the writer: the pull loop drops the second, test/common/pull-redelivery.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { toColumns } from '../../common/flow.js';
-import { createLogger } from '../../common/log.js';
-import { createRegistry } from '../../common/metrics.js';
 import { FsCatalog } from '../../consumers/iceberg/catalog-fs.js';
-import { ParquetWriter } from '../../consumers/iceberg/parquet.js';
-import { IcebergWriter } from '../../consumers/iceberg/writer.js';
-import type { PreparedFlows } from '../../consumers/iceberg/columns.js';
-import type { StreamMessage } from '../../consumers/pull.js';
 import { makeFlows } from '../helpers/iceberg-flows.js';
 import { readWithPeers } from '../helpers/iceberg-peers.js';
-import { expectedView } from '../helpers/iceberg-writer.js';
-import { tempDir } from '../helpers/process.js';
+import { expectedView, streamMessage, withTable, writerFor } from '../helpers/iceberg-writer.js';
 
-test('a message redelivered after its commit is not committed again; one of a new stream with the same sequence is', async () => {
-  const dir = tempDir('iceberg-redelivery');
-  const parquet = await ParquetWriter.open({ threads: 1 });
-  try {
-    const root = join(dir.path, 'netflow');
-    const records = makeFlows(1200, { seed: 12, startMs: Date.now() - 3_600_000, ratePerSecond: 50 });
-    const message = (seq: number, redelivered: boolean): StreamMessage<PreparedFlows> => ({
-      seq, redelivered, flows: toColumns({ records: records.slice((seq - 1) * 300, seq * 300), collector_id: 'test' }),
-    });
-    const writer = (created: string) => new IcebergWriter({ catalog: new FsCatalog(root), parquet, log: createLogger('test', 'silent'), registry: createRegistry('w'), source: 'test', stream: async () => ({ created, lastSeq: 3 }) });
-    const first = writer('2026-12-01T10:00:00Z');
-    await first.write([message(1, false), message(2, false)]);
-    await first.write([message(2, true), message(3, false)]);
+test('a message redelivered after its commit is not committed again; one of a new stream with the same sequence is', () => withTable('iceberg-redelivery', async (root, parquet) => {
+  const records = makeFlows(1200, { seed: 12, startMs: Date.now() - 3_600_000, ratePerSecond: 50 });
+  const message = (seq: number, redelivered: boolean) => streamMessage(seq, records.slice((seq - 1) * 300, seq * 300), redelivered);
+  const writer = (created: string) => writerFor(new FsCatalog(root), parquet, { stream: async () => ({ created, lastSeq: 3 }) });
+  const first = writer('2026-12-01T10:00:00Z');
+  await first.write([message(1, false), message(2, false)]);
+  await first.write([message(2, true), message(3, false)]);
 
-    const views = await readWithPeers({ static: root });
-    const want = expectedView(records.slice(0, 900));
-    for (const [name, v] of Object.entries({ pyiceberg: views.pyiceberg, duckdb: views.duckdb! })) {
-      assert.equal(v.rows, 900, `${name} rows`);
-      assert.equal(v.distinct_keys, want.distinct_keys, `${name} distinct rows`);
-      assert.deepEqual(v.sums, want.sums, `${name} sums`);
-    }
-    assert.deepEqual(views.pyiceberg.summaries.map((s) => s['serviceradar.batch-seqs']), ['1-2', '3']);
-
-    // The stream deleted and created again: its message 1 is new, not the committed one.
-    await writer('2026-12-03T08:00:00Z').write([{ ...message(4, false), seq: 1 }]);
-    const after = await readWithPeers({ static: root });
-    assert.equal(after.pyiceberg.rows, 1200);
-    assert.deepEqual(after.pyiceberg.sums, expectedView(records).sums);
-  } finally {
-    parquet.close();
-    dir.remove();
+  const views = await readWithPeers({ static: root });
+  const want = expectedView(records.slice(0, 900));
+  for (const [name, v] of Object.entries({ pyiceberg: views.pyiceberg, duckdb: views.duckdb! })) {
+    assert.equal(v.rows, 900, `${name} rows`);
+    assert.equal(v.distinct_keys, want.distinct_keys, `${name} distinct rows`);
+    assert.deepEqual(v.sums, want.sums, `${name} sums`);
   }
-});
+  assert.deepEqual(views.pyiceberg.summaries.map((s) => s['serviceradar.batch-seqs']), ['1-2', '3']);
+
+  // The stream deleted and created again: its message 1 is new, not the committed one.
+  await writer('2026-12-03T08:00:00Z').write([{ ...message(4, false), seq: 1 }]);
+  const after = await readWithPeers({ static: root });
+  assert.equal(after.pyiceberg.rows, 1200);
+  assert.deepEqual(after.pyiceberg.sums, expectedView(records).sums);
+}));

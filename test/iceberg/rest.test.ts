@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
-import { toColumns, type FlowRecord } from '../../common/flow.js';
+import type { FlowRecord } from '../../common/flow.js';
 import { createLogger } from '../../common/log.js';
 import { createRegistry } from '../../common/metrics.js';
 import { RestCatalog } from '../../consumers/iceberg/catalog-rest.js';
@@ -21,7 +21,7 @@ import { loadTable } from '../../consumers/iceberg/table.js';
 import { IcebergWriter } from '../../consumers/iceberg/writer.js';
 import { makeFlows } from '../helpers/iceberg-flows.js';
 import { readWithPeers, startRestCatalog, type RestCatalogServer } from '../helpers/iceberg-peers.js';
-import { expectedView, publishFlows, writeConfig } from '../helpers/iceberg-writer.js';
+import { expectedView, publishFlows, streamMessage, writeConfig } from '../helpers/iceberg-writer.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { tempDir, waitFor } from '../helpers/process.js';
 
@@ -90,7 +90,7 @@ test('two writers committing at once: conflicts are retried, nothing lost or dou
   // Sequence numbers far above the stream's, so they cannot collide with it.
   const extra = makeFlows(6_000, { seed: 12, startMs: midnight + 3_600_000, ratePerSecond: 100 });
   for (let r = 0; r < 3; r++) {
-    await Promise.all(writers.map((w, i) => w.writer.write([{ seq: 1_000_000 + r * 10 + i, redelivered: false, flows: toColumns({ records: extra.slice((r * 2 + i) * 1000, (r * 2 + i + 1) * 1000), collector_id: 'test' }) }])));
+    await Promise.all(writers.map((w, i) => w.writer.write([streamMessage(1_000_000 + r * 10 + i, extra.slice((r * 2 + i) * 1000, (r * 2 + i + 1) * 1000))])));
   }
   for (const w of writers) w.parquet.close();
   let conflicts = 0;

@@ -7,17 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { toColumns } from '../../common/flow.js';
-import { createLogger } from '../../common/log.js';
-import { createRegistry } from '../../common/metrics.js';
 import { FsCatalog } from '../../consumers/iceberg/catalog-fs.js';
 import type { Commit } from '../../consumers/iceberg/metadata.js';
 import type { LoadedTable } from '../../consumers/iceberg/catalog.js';
-import { ParquetWriter } from '../../consumers/iceberg/parquet.js';
-import { IcebergWriter } from '../../consumers/iceberg/writer.js';
 import { makeFlows } from '../helpers/iceberg-flows.js';
 import { readWithPeers } from '../helpers/iceberg-peers.js';
-import { tempDir } from '../helpers/process.js';
+import { streamMessage, withTable, writerFor } from '../helpers/iceberg-writer.js';
 
 class RefusesFirstCommit extends FsCatalog {
   private refused = false;
@@ -28,25 +23,17 @@ class RefusesFirstCommit extends FsCatalog {
 }
 
 for (const [reuseFilesMs, files] of [[60_000, 1], [0, 2]] as const) {
-  test(`a retried commit ${files === 1 ? 'reuses its young files' : 'writes its files again once they are old'}`, async () => {
-    const dir = tempDir('iceberg-retry');
-    const parquet = await ParquetWriter.open({ threads: 1 });
-    try {
-      const root = join(dir.path, 'netflow');
-      const writer = new IcebergWriter({ catalog: new RefusesFirstCommit(root), parquet, log: createLogger('test', 'silent'), registry: createRegistry('w'), source: 'test', reuseFilesMs });
-      // Records of one day (yesterday): one data file per attempt.
-      const records = makeFlows(500, { seed: 4, startMs: (Math.floor(Date.now() / 86_400_000) - 1) * 86_400_000 + 60_000, ratePerSecond: 100 });
-      const batch = [{ seq: 1, redelivered: false, flows: toColumns({ records, collector_id: 'test' }) }];
-      await assert.rejects(writer.write(batch), /disk full/);
-      await writer.write(batch);
-      const dayDir = readdirSync(join(root, 'data'))[0]!;
-      assert.equal(readdirSync(join(root, 'data', dayDir)).length, files, 'data files on disk');
-      const views = await readWithPeers({ static: root });
-      assert.equal(views.pyiceberg.rows, 500);
-      assert.equal(views.pyiceberg.files.length, 1);
-    } finally {
-      parquet.close();
-      dir.remove();
-    }
-  });
+  test(`a retried commit ${files === 1 ? 'reuses its young files' : 'writes its files again once they are old'}`, () => withTable('iceberg-retry', async (root, parquet) => {
+    const writer = writerFor(new RefusesFirstCommit(root), parquet, { reuseFilesMs });
+    // Records of one day (yesterday): one data file per attempt.
+    const records = makeFlows(500, { seed: 4, startMs: (Math.floor(Date.now() / 86_400_000) - 1) * 86_400_000 + 60_000, ratePerSecond: 100 });
+    const batch = [streamMessage(1, records)];
+    await assert.rejects(writer.write(batch), /disk full/);
+    await writer.write(batch);
+    const dayDir = readdirSync(join(root, 'data'))[0]!;
+    assert.equal(readdirSync(join(root, 'data', dayDir)).length, files, 'data files on disk');
+    const views = await readWithPeers({ static: root });
+    assert.equal(views.pyiceberg.rows, 500);
+    assert.equal(views.pyiceberg.files.length, 1);
+  }));
 }
